@@ -1,0 +1,277 @@
+"""Anomalies as data: the record, the severities, and the catalogue of codes.
+
+Every stage (read, validate, eligibility, batch) appends anomalies to a list
+instead of raising; the list travels with the data to the reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+
+class Gravite(StrEnum):
+    BLOQUANT = "Bloquant"
+    AVERTISSEMENT = "Avertissement"
+    INFORMATION = "Information"
+
+
+B, A, INFO = Gravite.BLOQUANT, Gravite.AVERTISSEMENT, Gravite.INFORMATION
+
+# code -> (default severity, French message template). Templates are formatted
+# with the keyword arguments given to `Anomalies.add`; `{valeur}` is the value read.
+CATALOGUE: dict[str, tuple[Gravite, str]] = {
+    # The file as a whole.
+    "FIC-VIDE": (B, "le fichier est vide (0 octet) ; renvoyez le classeur enregistré"),
+    "FIC-FORMAT": (
+        B,
+        "ce fichier n'est pas un classeur lisible ({detail}) ; enregistrez-le au format "
+        ".xlsx, .xlsm, .ods ou .xls",
+    ),
+    "FIC-CORROMPU": (
+        B,
+        "classeur endommagé, impossible de le lire ({detail}) ; ouvrez-le dans Excel ou "
+        "LibreOffice et enregistrez-le à nouveau",
+    ),
+    "FIC-CHIFFRE": (
+        B,
+        "classeur protégé par un mot de passe ; enregistrez une copie sans mot de passe",
+    ),
+    "FIC-TAILLE": (
+        B,
+        "fichier trop volumineux ({detail}) ; la limite est de {limite} : retirez les "
+        "feuilles, images ou lignes inutiles",
+    ),
+    "FIC-COMPRESSION": (
+        B,
+        "contenu compressé anormal ({detail}) : fichier refusé par sécurité ; enregistrez "
+        "le classeur à nouveau depuis Excel ou LibreOffice",
+    ),
+    "FIC-LIGNES": (
+        B,
+        "feuille trop grande ({detail}) ; la limite est de {limite} lignes : supprimez les "
+        "lignes vides ou inutiles en bas de la feuille",
+    ),
+    "FIC-CAMPAGNE": (
+        B,
+        "aucune règle pour la campagne {valeur} ; campagnes connues : {connues}",
+    ),
+    # Sheets and columns.
+    "FEU-MANQUANTE": (
+        B,
+        "feuille « {feuille} » introuvable ; ajoutez-la (copiez-la depuis le modèle) ou "
+        "renommez la feuille existante",
+    ),
+    "COL-MANQUANTE": (
+        B,
+        "colonne obligatoire « {colonne} » introuvable dans la ligne d'en-tête ; ajoutez-la "
+        "ou renommez la colonne existante",
+    ),
+    "COL-DOUBLON": (
+        A,
+        "colonne « {colonne} » présente deux fois ; seule la première (colonne {premiere}) "
+        "est lue : supprimez ou renommez celle-ci",
+    ),
+    "RUB-MANQUANTE": (
+        B,
+        "rubrique « {colonne} » introuvable ; ajoutez la ligne « {colonne} » dans la "
+        "colonne Rubrique",
+    ),
+    # Values.
+    "VAL-OBLIGATOIRE": (B, "« {colonne} » est vide : à compléter. {aide}"),
+    "VAL-MONTANT": (B, "montant illisible « {valeur} » ; saisissez un nombre, par exemple 12,50"),
+    "VAL-MONTANT-AMBIGU": (
+        B,
+        "montant ambigu « {valeur} » (plus de deux décimales) ; saisissez par exemple 1234 ou 1,23",
+    ),
+    "VAL-DATE": (
+        B,
+        "date illisible « {valeur} » ; saisissez une date, par exemple 12/03/2025",
+    ),
+    "VAL-OUINON": (B, "réponse illisible « {valeur} » ; saisissez Oui ou Non"),
+    "VAL-ENTIER": (B, "nombre entier illisible « {valeur} » ; saisissez un entier, par exemple 12"),
+    "VAL-NOMBRE": (B, "nombre illisible « {valeur} » ; saisissez un nombre, par exemple 12,5"),
+    "VAL-ANNEE": (B, "année illisible « {valeur} » ; saisissez une année, par exemple 2024"),
+    "VAL-LISTE": (B, "valeur « {valeur} » hors liste ; choisissez parmi : {choix}"),
+    "VAL-NEGATIF": (B, "« {colonne} » ne peut pas être négatif ({valeur}) ; corrigez le signe"),
+    "VAL-POSITIF": (
+        B,
+        "« {colonne} » doit être strictement positif ({valeur}) ; supprimez la ligne ou "
+        "saisissez le montant réel",
+    ),
+    "VAL-MINIMUM": (B, "« {colonne} » doit valoir au moins {minimum} (lu : {valeur})"),
+    "VAL-DOUBLON": (
+        B,
+        "« {valeur} » figure déjà en ligne {premiere} ; chaque {colonne} doit être unique",
+    ),
+    "VAL-REFERENCE": (
+        B,
+        "{colonne} « {valeur} » inconnu : absent de la feuille {cible} ; ajoutez-le dans "
+        "{cible} ou corrigez le code",
+    ),
+    "VAL-UAI": (B, "UAI « {valeur} » invalide : {detail}"),
+    "VAL-SIRET": (
+        B,
+        "SIRET « {valeur} » invalide ({detail}) ; recopiez les 14 chiffres depuis l'avis de "
+        "situation SIRENE",
+    ),
+    "VAL-RNA": (
+        B,
+        "numéro RNA « {valeur} » invalide ; il s'écrit W suivi de 9 chiffres, par exemple "
+        "W751234567",
+    ),
+    # Establishment.
+    "ETA-ACADEMIE": (
+        A,
+        "académie « {valeur} » différente de celle de l'UAI ({attendue}) ; vérifiez l'UAI "
+        "ou l'académie",
+    ),
+    "ETA-CAMPAGNE": (
+        B,
+        "campagne {valeur} différente de la campagne traitée ({attendue}) ; utilisez le "
+        "modèle de la campagne {attendue}",
+    ),
+    "ETA-DOTATION-PREVUS": (
+        A,
+        "dotation {valeur} supérieure au forfait de {forfait} × {eleves} élèves prévus "
+        "({plafond}) ; vérifiez la dotation notifiée",
+    ),
+    "ETA-DOTATION-MENTORES": (
+        INFO,
+        "dotation {valeur} supérieure au forfait de {forfait} × {eleves} élèves mentorés "
+        "({plafond}) : l'écart restera en reliquat si les dépenses ne suivent pas",
+    ),
+    # Students.
+    "ELV-FILIERE": (
+        B,
+        "filière « {valeur} » hors du plan ; le plan mentorat ne couvre que Numérique, "
+        "Énergie et Mobilité",
+    ),
+    # Mentors.
+    "MEN-ETUDIANT": (
+        B,
+        "mentor « {ident} » déclaré Étudiant : les étudiants ne peuvent pas être mentors "
+        "(FAQ, profil des mentors) ; retirez ce mentor ou corrigez son statut",
+    ),
+    "MEN-HONORABILITE": (
+        B,
+        "honorabilité du mentor « {ident} » non vérifiée ; elle doit l'être avant toute "
+        "rencontre (FAQ, honorabilité)",
+    ),
+    "MEN-DSDEN": (
+        B,
+        "mentor « {ident} » sans partenaire : son honorabilité doit être vérifiée par la "
+        "DSDEN (volet B3 du casier judiciaire) ; saisissez DSDEN une fois la vérification "
+        "faite",
+    ),
+    "MEN-MENTORES": (
+        A,
+        "mentor « {ident} » suit {nombre} élèves en cours (seuil : {seuil}) ; vérifiez qu'il "
+        "peut consacrer le temps nécessaire à chacun",
+    ),
+    "MEN-FILIERE": (
+        INFO,
+        "mentor « {ident} » ({valeur}) sans filière commune avec ses mentorés ({filieres}) : "
+        "dérogation possible (FAQ), à justifier",
+    ),
+    "MEN-FORMATION": (
+        INFO,
+        "mentor « {ident} » sans formation suivie ; une formation en ligne est proposée",
+    ),
+    # Partners.
+    "PAR-DATES": (
+        B,
+        "fin de convention ({valeur}) antérieure à son début ({debut}) ; corrigez les dates",
+    ),
+    "PAR-AUTRE-FINANCEMENT": (
+        A,
+        "partenaire « {ident} » financé par ailleurs pour la même action : fléchez les "
+        "crédits par action pour éviter un double financement de l'État (FAQ)",
+    ),
+    # Expenses: missing data that an eligibility rule answers (warnings only).
+    "DEP-JUSTIFICATIF-ABSENT": (
+        A,
+        "justificatif non renseigné : la dépense sera inéligible ; saisissez Oui si la "
+        "facture ou le reçu est conservé",
+    ),
+    "DEP-SERVICE-FAIT-ABSENT": (
+        A,
+        "paiement au partenaire « {partenaire} » sans « Service fait vérifié » : la dépense "
+        "sera inéligible ; vérifiez le service puis saisissez Oui",
+    ),
+    "DEP-IK-DONNEES-ABSENT": (
+        A,
+        "véhicule personnel sans {manque} : l'indemnité kilométrique ne peut pas être "
+        "calculée et la dépense sera inéligible",
+    ),
+}
+
+CODES_FICHIER_ILLISIBLE = frozenset(
+    {"FIC-VIDE", "FIC-FORMAT", "FIC-CORROMPU", "FIC-CHIFFRE", "FIC-TAILLE", "FIC-COMPRESSION"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    fichier: str
+    feuille: str
+    cellule: str
+    gravite: Gravite
+    code: str
+    message: str
+    valeur: str = ""
+
+    @property
+    def lieu(self) -> str:
+        """`Dépenses!E14`, `Dépenses` or the empty string."""
+        if self.feuille and self.cellule:
+            return f"{self.feuille}!{self.cellule}"
+        return self.feuille
+
+    def as_dict(self) -> dict[str, str]:
+        d = asdict(self)
+        d["gravite"] = str(self.gravite)
+        return d
+
+
+def shown(value: object) -> str:
+    """How a value read from a cell is quoted back to the user."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "strftime"):
+        return value.strftime("%d/%m/%Y")
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+class Anomalies(list):
+    """The anomalies of one workbook, collected in order."""
+
+    def __init__(self, fichier: str):
+        super().__init__()
+        self.fichier = fichier
+
+    def add(
+        self,
+        code: str,
+        feuille: str = "",
+        cellule: str = "",
+        valeur: object = "",
+        gravite: Gravite | None = None,
+        **fields: object,
+    ) -> Anomaly:
+        default, template = CATALOGUE[code]
+        text = shown(valeur)
+        message = template.format(valeur=text, feuille=feuille, **fields)
+        anomaly = Anomaly(self.fichier, feuille, cellule, gravite or default, code, message, text)
+        self.append(anomaly)
+        return anomaly
+
+    def nombre(self, gravite: Gravite) -> int:
+        return sum(1 for a in self if a.gravite is gravite)
+
+    @property
+    def bloquantes(self) -> int:
+        return self.nombre(Gravite.BLOQUANT)

@@ -1,0 +1,202 @@
+"""Commands only: parse arguments, call one function, print, choose the exit code.
+
+Exit codes (SPEC §7.3): 0 done, nothing blocking; 1 done, with blocking anomalies;
+2 the command could not run. Heavy modules (pandas…) are imported inside the
+commands so that `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__, cli_fr
+
+cli_fr.install()
+
+OK, BLOQUANT, IMPOSSIBLE = 0, 1, 2
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def fail(message: str) -> None:
+    """The command cannot run: say why, in French, and exit 2."""
+    click.echo(click.style("Erreur : ", fg="red", bold=True) + message, err=True)
+    sys.exit(IMPOSSIBLE)
+
+
+def load_rules(regles: Path | None, campagne: int | None):
+    """The rules to apply: a file given by the user, a known campaign, or None (automatic)."""
+    from . import rules
+
+    try:
+        if regles is not None:
+            chosen = rules.load(regles)
+            if campagne is not None and campagne != chosen.campagne:
+                fail(
+                    f"le fichier de règles {regles} est celui de la campagne "
+                    f"{chosen.campagne}, pas {campagne}"
+                )
+            return chosen
+        return rules.for_campagne(campagne) if campagne is not None else None
+    except rules.ReglesInvalides as e:
+        fail(str(e))
+
+
+def writable_target(path: Path, what: str) -> Path:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        fail(f"{what} : le dossier « {folder} » n'existe pas")
+    if path.is_dir():
+        fail(f"{what} : « {path} » est un dossier ; donnez un nom de fichier")
+    return path
+
+
+regles_option = click.option(
+    "--regles",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Fichier de règles TOML à appliquer (par défaut, celui de la campagne).",
+)
+campagne_option = click.option(
+    "--campagne",
+    type=int,
+    default=None,
+    help="Campagne (année budgétaire), ex. 2024.",
+)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="mentorat-budget")
+def main() -> None:
+    """Suivi financier du Plan mentorat au lycée professionnel.
+
+    \b
+    Pour les établissements : modele, verifier.
+    Pour le rectorat : exemples (classeurs de démonstration).
+    """
+
+
+@main.command(context_settings=CONTEXT)
+@click.option(
+    "-o",
+    "--sortie",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Fichier à écrire (défaut : modele-etablissement-CAMPAGNE.xlsx).",
+)
+@campagne_option
+@regles_option
+def modele(sortie: Path | None, campagne: int | None, regles: Path | None) -> None:
+    """Écrit le classeur modèle vierge de l'établissement."""
+    from . import rules as rules_mod
+    from .write.template import write_template
+
+    chosen = load_rules(regles, campagne) or rules_mod.latest()
+    target = writable_target(
+        sortie or Path(f"modele-etablissement-{chosen.campagne}.xlsx"), "modèle"
+    )
+    try:
+        write_template(target, chosen)
+    except OSError as e:
+        fail(f"impossible d'écrire {target} : {e.strerror or e}")
+    click.echo(f"Modèle de la campagne {chosen.campagne} écrit : {target}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("fichier", type=click.Path(path_type=Path))
+@click.option(
+    "--annoter",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="COPIE",
+    help="Écrit une copie du classeur, cellules en faute surlignées et commentées.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Affiche les anomalies en JSON.")
+@campagne_option
+@regles_option
+def verifier(
+    fichier: Path, annoter: Path | None, as_json: bool, campagne: int | None, regles: Path | None
+) -> None:
+    """Vérifie un classeur d'établissement et liste ses anomalies, cellule par cellule.
+
+    Code de sortie : 0 sans anomalie bloquante, 1 avec des anomalies bloquantes
+    (ou un classeur illisible), 2 si la vérification n'a pas pu être faite.
+    """
+    if not fichier.exists():
+        fail(f"fichier introuvable : {fichier}")
+    if fichier.is_dir():
+        fail(f"« {fichier} » est un dossier ; donnez un classeur")
+    chosen = load_rules(regles, campagne)
+    if annoter is not None:
+        writable_target(annoter, "copie annotée")
+        if annoter.resolve() == fichier.resolve():
+            fail("la copie annotée doit être un autre fichier que le classeur vérifié")
+    from . import report
+    from .verify import ILLISIBLE, check_workbook, statut
+
+    classeur, _ = check_workbook(fichier, chosen)
+    state = statut(classeur)
+    if as_json:
+        click.echo(json.dumps(report.as_json(classeur, state), ensure_ascii=False, indent=2))
+    else:
+        click.echo(report.as_text(classeur, state, style=click.style))
+    if annoter is not None:
+        _annotate(fichier, annoter, classeur, quiet=as_json)
+    sys.exit(BLOQUANT if state == ILLISIBLE or classeur.anomalies.bloquantes else OK)
+
+
+def _annotate(fichier: Path, annoter: Path, classeur, quiet: bool) -> None:
+    from .write.annotate import annotate
+
+    try:
+        annotate(fichier, annoter, classeur.anomalies, classeur.raw)
+    except OSError as e:
+        fail(f"impossible d'écrire la copie annotée {annoter} : {e.strerror or e}")
+    except Exception as e:  # openpyxl refuses some files calamine reads
+        fail(f"copie annotée impossible pour ce classeur ({type(e).__name__} : {e})")
+    if not quiet:
+        click.echo(f"\nCopie annotée écrite : {annoter}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("dossier", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "-n",
+    "--nombre",
+    type=click.IntRange(1, 5000),
+    default=6,
+    show_default=True,
+    help="Nombre de classeurs.",
+)
+@click.option(
+    "-g",
+    "--graine",
+    type=int,
+    default=2024,
+    show_default=True,
+    help="Graine : la même graine donne les mêmes classeurs.",
+)
+@click.option(
+    "--taille",
+    type=click.Choice(["normale", "banc"]),
+    default="normale",
+    show_default=True,
+    help="« banc » : taille du banc d'essai (120 élèves, "
+    "40 mentors, 6 partenaires, 300 dépenses, 400 rencontres).",
+)
+@campagne_option
+def exemples(dossier: Path, nombre: int, graine: int, taille: str, campagne: int | None) -> None:
+    """Écrit des classeurs d'établissement réalistes (avec quelques erreurs volontaires)."""
+    from . import rules as rules_mod
+    from .examples import write_examples
+
+    chosen = load_rules(None, campagne) or rules_mod.latest()
+    try:
+        dossier.mkdir(parents=True, exist_ok=True)
+        paths = write_examples(dossier, nombre, graine, chosen, bench=taille == "banc")
+    except OSError as e:
+        fail(f"impossible d'écrire dans {dossier} : {e.strerror or e}")
+    click.echo(f"{len(paths)} classeurs écrits dans {dossier}")

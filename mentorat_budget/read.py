@@ -1,0 +1,262 @@
+"""File -> raw sheets: format detection, limits checked before parsing, calamine.
+
+Nothing here raises on bad input: a file that cannot be read gives `None` and a
+file-level anomaly (the workbook is then `Illisible`); a sheet over the limits is
+left out with an anomaly naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .anomalies import Anomalies
+from .schema import IGNORED_SHEETS, sheet_for_name
+from .values import norm
+
+MiB = 1024 * 1024
+MAX_FILE_BYTES = 30 * MiB  # a filled workbook is well under 1 MiB
+MAX_MEMBER_BYTES = 200 * MiB  # declared uncompressed size of one zip member
+MAX_TOTAL_BYTES = 400 * MiB  # declared uncompressed size of all members
+MAX_RATIO = 150  # uncompressed / compressed, for members above RATIO_FLOOR
+RATIO_FLOOR = 4 * MiB
+MAX_ROWS = 50_000  # rows of one sheet
+MAX_CELLS = 4_000_000  # rows × columns of one sheet, as calamine allocates them
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
+
+
+@dataclass
+class RawSheet:
+    name: str  # as the user named it
+    rows: list[list]  # cell values as calamine gives them; rows[0] is row 1
+
+
+@dataclass
+class RawWorkbook:
+    path: Path
+    format: str
+    sha256: str
+    sheet_names: list[str]
+    sheets: dict[str, RawSheet] = field(default_factory=dict)  # schema key -> sheet
+
+
+def _human(size: int) -> str:
+    return f"{size / MiB:.0f} Mo" if size >= MiB else f"{size / 1024:.0f} Ko"
+
+
+# ----------------------------------------------------------------- zip checks
+
+_SHEET_RE = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_SHEET_RE2 = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
+_REL_RE = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
+_REL_RE2 = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+_ROW_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,9})"')
+_ROW_TAG_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_CELL_COL_RE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})\d')
+_CELL_TAG_RE = re.compile(rb"<(?:\w+:)?c[\s>/]")
+
+
+def _unescape(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'")):
+        text = text.replace(entity, char)
+    return text.replace("&amp;", "&")
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The member's bytes, never more than its declared size (a lying header is cut)."""
+    with archive.open(info) as f:
+        data = f.read(info.file_size + 1)
+    if len(data) > info.file_size:
+        raise zipfile.BadZipFile("taille déclarée inexacte")
+    return data
+
+
+def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> zip member of its XML, for an OOXML workbook."""
+    try:
+        workbook = _read_member(archive, archive.getinfo("xl/workbook.xml"))
+        rels = _read_member(archive, archive.getinfo("xl/_rels/workbook.xml.rels"))
+    except KeyError:
+        return {}
+    targets = {i: t for i, t in _REL_RE.findall(rels)}
+    targets.update({i: t for t, i in _REL_RE2.findall(rels)})
+    pairs = _SHEET_RE.findall(workbook) + [(n, i) for i, n in _SHEET_RE2.findall(workbook)]
+    members = {}
+    for name, rid in pairs:
+        target = _unescape(targets.get(rid, b""))
+        if target:
+            members[_unescape(name)] = (
+                target.lstrip("/") if target.startswith("/") else "xl/" + target
+            )
+    return members
+
+
+def sheet_extent(xml: bytes) -> tuple[int, int]:
+    """Rows and columns that calamine would allocate for this worksheet XML (a bound)."""
+    rows = [int(r) for r in _ROW_RE.findall(xml)]
+    n_row_tags = len(_ROW_TAG_RE.findall(xml))
+    letters = _CELL_COL_RE.findall(xml)
+    cols = max(map(_col_number, set(letters)), default=0)
+    unplaced = len(_CELL_TAG_RE.findall(xml)) - len(letters)
+    return max(max(rows, default=0), n_row_tags), cols + max(unplaced, 0)
+
+
+def _check_zip(data: bytes, anomalies: Anomalies, wanted: set[str]) -> tuple[str, set[str]] | None:
+    """Format of a zip workbook and the sheets over the limits, or None if refused."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as e:
+        anomalies.add("FIC-CORROMPU", detail=f"archive zip illisible : {e}")
+        return None
+    total = sum(i.file_size for i in infos)
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if (
+            info.file_size > MAX_MEMBER_BYTES
+            or total > MAX_TOTAL_BYTES
+            or (info.file_size > RATIO_FLOOR and ratio > MAX_RATIO)
+        ):
+            anomalies.add(
+                "FIC-COMPRESSION",
+                detail=f"{info.filename} : {_human(info.file_size)} une fois décompressé, "
+                f"rapport {ratio:.0f}",
+            )
+            return None
+    names = {i.filename for i in infos}
+    if "mimetype" in names and "content.xml" in names:
+        return "ods", set()
+    if "[Content_Types].xml" not in names:
+        anomalies.add("FIC-FORMAT", detail="archive zip sans classeur")
+        return None
+    too_big: set[str] = set()
+    try:
+        for name, member in _sheet_members(archive).items():
+            if norm(name) not in wanted or member not in names:
+                continue
+            rows, cols = sheet_extent(_read_member(archive, archive.getinfo(member)))
+            if rows > MAX_ROWS or rows * cols > MAX_CELLS:
+                too_big.add(name)
+                anomalies.add(
+                    "FIC-LIGNES",
+                    name,
+                    "",
+                    detail=f"{rows} lignes × {cols} colonnes",
+                    limite=f"{MAX_ROWS:_}".replace("_", " "),
+                )
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        anomalies.add("FIC-CORROMPU", detail=f"archive zip illisible : {e}")
+        return None
+    fmt = "xlsm" if any(n.endswith("vbaProject.bin") for n in names) else "xlsx"
+    return fmt, too_big
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def _detect(data: bytes, path: Path, anomalies: Anomalies) -> str | None:
+    if not data:
+        anomalies.add("FIC-VIDE")
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        anomalies.add("FIC-TAILLE", detail=_human(len(data)), limite=_human(MAX_FILE_BYTES))
+        return None
+    if data.startswith(ZIP_MAGIC):
+        return "zip"
+    if data.startswith(OLE_MAGIC):
+        if "EncryptionInfo".encode("utf-16-le") in data:
+            anomalies.add("FIC-CHIFFRE")
+            return None
+        return "xls"
+    kind = "texte ou CSV" if _looks_like_text(data) else "format inconnu"
+    anomalies.add("FIC-FORMAT", detail=f"{kind}, extension {path.suffix or 'absente'}")
+    return None
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:4096]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return b"\x00" not in head
+    return True
+
+
+def wanted_sheet_keys() -> set[str]:
+    from .schema import SHEETS
+
+    return {k for s in SHEETS for k in s.keys}
+
+
+def read_workbook(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
+    """Read the sheets the schema knows; None when the file cannot be read at all."""
+    import python_calamine
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        anomalies.add("FIC-CORROMPU", detail=f"lecture impossible : {e.strerror}")
+        return None
+    fmt = _detect(data, path, anomalies)
+    if fmt is None:
+        return None
+    too_big: set[str] = set()
+    if fmt == "zip":
+        checked = _check_zip(data, anomalies, wanted_sheet_keys())
+        if checked is None:
+            return None
+        fmt, too_big = checked
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = list(book.sheet_names)
+    except python_calamine.PasswordError:
+        anomalies.add("FIC-CHIFFRE")
+        return None
+    except Exception as e:  # calamine raises several unrelated types on broken files
+        anomalies.add("FIC-CORROMPU", detail=_reason(e))
+        return None
+    raw = RawWorkbook(path, fmt, hashlib.sha256(data).hexdigest(), names)
+    for name in names:
+        sheet = sheet_for_name(name)
+        if sheet is None or sheet.key in raw.sheets or norm(name) in IGNORED_SHEETS:
+            continue
+        if name in too_big:
+            raw.sheets[sheet.key] = RawSheet(name, [])
+            continue
+        try:
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as e:
+            anomalies.add("FIC-CORROMPU", name, detail=_reason(e))
+            return None
+        if len(rows) > MAX_ROWS:  # .ods and .xls are bounded here, after the size checks
+            anomalies.add(
+                "FIC-LIGNES",
+                name,
+                "",
+                detail=f"{len(rows)} lignes",
+                limite=f"{MAX_ROWS:_}".replace("_", " "),
+            )
+            rows = []
+        raw.sheets[sheet.key] = RawSheet(name, rows)
+    return raw
+
+
+def _reason(error: Exception) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 120 else text[:117] + "…"

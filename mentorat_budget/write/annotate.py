@@ -1,0 +1,191 @@
+"""An annotated copy of a user's workbook: faulty cells filled and commented.
+
+.xlsx and .xlsm are copied with openpyxl, so the user's layout, tables and
+drop-downs are kept; .ods and .xls cannot be edited that way, so their copy is
+rebuilt from the values read. Either way, a first sheet lists every anomaly with
+a link to its cell. The input file is never opened for writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..anomalies import Anomaly, Gravite
+from ..read import RawWorkbook
+from ..report import cell_key, sorted_anomalies
+from .xlsx import OPTIONS
+
+SUMMARY_SHEET = "Anomalies à corriger"
+FILLS = {Gravite.BLOQUANT: "FFC7CE", Gravite.AVERTISSEMENT: "FFEB9C", Gravite.INFORMATION: "DDEBF7"}
+AUTHOR = "mentorat-budget"
+
+
+def _comments(anomalies: Sequence[Anomaly]) -> dict[tuple[str, str], list[Anomaly]]:
+    by_cell: dict[tuple[str, str], list[Anomaly]] = {}
+    for a in anomalies:
+        if a.feuille and a.cellule:
+            by_cell.setdefault((a.feuille, a.cellule), []).append(a)
+    return by_cell
+
+
+def _comment_text(items: list[Anomaly]) -> str:
+    return "\n".join(f"{a.gravite} ({a.code}) : {a.message}" for a in items)
+
+
+def _worst(items: list[Anomaly]) -> Gravite:
+    return min((a.gravite for a in items), key=list(Gravite).index)
+
+
+@contextlib.contextmanager
+def _temporary(target: Path):
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=target.suffix + ".tmp", dir=target.parent
+    )
+    os.close(fd)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _with_openpyxl(source: Path, target: Path, anomalies: Sequence[Anomaly]) -> None:
+    import openpyxl
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+
+    wb = openpyxl.load_workbook(source, keep_vba=target.suffix.lower() == ".xlsm", rich_text=False)
+    for (feuille, cellule), items in _comments(anomalies).items():
+        if feuille not in wb.sheetnames:
+            continue
+        ws = wb[feuille]
+        cell = ws[cellule]
+        if isinstance(cell, MergedCell):
+            merged = next((r for r in ws.merged_cells.ranges if cellule in r), None)
+            cell = ws.cell(merged.min_row, merged.min_col) if merged else None
+        if cell is None:
+            continue
+        text = _comment_text(items)
+        if cell.comment is not None:
+            text = f"{cell.comment.text}\n{text}"
+        comment = Comment(text, AUTHOR)
+        comment.width, comment.height = 420, 40 + 20 * text.count("\n") + len(text) // 3
+        cell.comment = comment
+        color = FILLS[_worst(items)]
+        cell.fill = PatternFill("solid", start_color=color, end_color=color)
+    if SUMMARY_SHEET in wb.sheetnames:
+        del wb[SUMMARY_SHEET]
+    ws = wb.create_sheet(SUMMARY_SHEET, 0)
+    ws.append(["Feuille", "Cellule", "Gravité", "Code", "Message", "Valeur lue"])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for a in sorted_anomalies(anomalies):
+        ws.append([a.feuille, a.cellule, str(a.gravite), a.code, a.message, a.valeur])
+        if a.feuille in wb.sheetnames and a.cellule:
+            link = ws.cell(ws.max_row, 2)
+            link.hyperlink = f"#'{a.feuille}'!{a.cellule}"
+            link.font = Font(color="0563C1", underline="single")
+        ws.cell(ws.max_row, 3).fill = PatternFill(
+            "solid", start_color=FILLS[a.gravite], end_color=FILLS[a.gravite]
+        )
+    for letter, width in zip("ABCDEF", (22, 10, 14, 24, 100, 24), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+    wb.active = 0
+    for sheet in wb.worksheets:
+        sheet.sheet_view.tabSelected = sheet is ws
+    with _temporary(target) as tmp:
+        wb.save(tmp)
+
+
+def _rebuilt(raw: RawWorkbook, target: Path, anomalies: Sequence[Anomaly]) -> None:
+    """A copy rebuilt from the values read, for formats openpyxl cannot edit."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    by_cell = _comments(anomalies)
+    with _temporary(target) as tmp:
+        wb = xlsxwriter.Workbook(tmp, OPTIONS)
+        wb.set_properties({"author": AUTHOR, "created": dt.datetime(2000, 1, 1)})
+        fills = {g: wb.add_format({"bg_color": "#" + c}) for g, c in FILLS.items()}
+        date_fills = {
+            g: wb.add_format({"bg_color": "#" + c, "num_format": "dd/mm/yyyy"})
+            for g, c in FILLS.items()
+        }
+        date_fmt = wb.add_format({"num_format": "dd/mm/yyyy"})
+        summary = wb.add_worksheet(SUMMARY_SHEET)
+        for sheet in raw.sheets.values():
+            ws = wb.add_worksheet(sheet.name[:31])
+            for r, row in enumerate(sheet.rows):
+                for c, value in enumerate(row):
+                    _write_value(ws, r, c, value, date_fmt)
+            for (feuille, cellule), items in by_cell.items():
+                if feuille != sheet.name:
+                    continue
+                r, c = cell_key(cellule)
+                value = (
+                    sheet.rows[r - 1][c - 1]
+                    if r <= len(sheet.rows) and c <= len(sheet.rows[r - 1])
+                    else None
+                )
+                worst = _worst(items)
+                is_date = isinstance(value, dt.date)
+                _write_value(
+                    ws, r - 1, c - 1, value, (date_fills if is_date else fills)[worst], blank=True
+                )
+                ws.write_comment(
+                    r - 1, c - 1, _comment_text(items), {"author": AUTHOR, "x_scale": 2}
+                )
+        bold = wb.add_format({"bold": True})
+        summary.write_row(
+            0, 0, ["Feuille", "Cellule", "Gravité", "Code", "Message", "Valeur lue"], bold
+        )
+        for i, a in enumerate(sorted_anomalies(anomalies), start=1):
+            summary.write_row(
+                i, 0, [a.feuille, a.cellule, str(a.gravite), a.code, a.message, a.valeur]
+            )
+        summary.set_column(0, 0, 22)
+        summary.set_column(4, 4, 100)
+        summary.write(
+            len(anomalies) + 2,
+            0,
+            "Copie reconstruite à partir des valeurs lues "
+            f"({raw.format}) : la mise en forme d'origine n'est pas conservée.",
+        )
+        wb.close()
+
+
+def _write_value(ws, r: int, c: int, value: object, cell_format, blank: bool = False) -> None:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime | dt.date):
+        ws.write_datetime(r, c, value, cell_format)
+    elif value not in ("", None) and not isinstance(value, dt.time | dt.timedelta):
+        ws.write(r, c, value, cell_format)
+    elif blank:
+        ws.write_blank(r, c, None, cell_format)
+
+
+def annotate(
+    source: Path, target: Path, anomalies: Sequence[Anomaly], raw: RawWorkbook | None
+) -> None:
+    """Write the annotated copy of `source` to `target` (never `source` itself)."""
+    source, target = Path(source), Path(target)
+    if target.exists() and target.resolve() == source.resolve():
+        raise ValueError("la copie annotée doit être un autre fichier que le classeur lu")
+    if raw is not None and raw.format in ("xlsx", "xlsm"):
+        _with_openpyxl(source, target, anomalies)
+    elif raw is not None:
+        _rebuilt(raw, target, anomalies)
+    else:
+        _rebuilt(RawWorkbook(source, "illisible", "", []), target, anomalies)

@@ -1,0 +1,174 @@
+"""The `Notice` sheet of the template: how to fill it, generated from the schema and rules."""
+
+from __future__ import annotations
+
+import itertools
+
+from xlsxwriter.workbook import Workbook
+
+from ..rules import Rules
+from ..schema import NOTICE, SHEETS, Column, Kind, Sheet
+from .xlsx import Formats
+
+
+def _euros(cents: int) -> str:
+    units, rest = divmod(cents, 100)
+    text = f"{units:,}".replace(",", "\u202f")
+    return f"{text} €" if rest == 0 else f"{text},{rest:02d} €"
+
+
+def _date(d) -> str:
+    return d.strftime("%d/%m/%Y")
+
+
+def rules_text(rules: Rules) -> list[str]:
+    """The rules that matter to the gestionnaire, one paragraph each."""
+    n = rules.campagne
+    return [
+        f"Forfait : au plus {_euros(rules.forfait_cents)} par élève mentoré ; la dotation "
+        "notifiée par le rectorat figure dans la feuille Établissement.",
+        f"Période d'éligibilité : les dépenses engagées du {_date(rules.debut)} au "
+        f"{_date(rules.fin)}, et au plus tard à la date d'arrêté des comptes si elle est "
+        "saisie.",
+        "Justificatif : chaque dépense doit être identifiable et contrôlable (facture ou "
+        "reçu conservé) ; sans justificatif, elle est inéligible.",
+        "Versements aux partenaires : seulement avec une convention signée, dans ses dates, "
+        "après vérification du service fait, et dans la limite du montant conventionné ; "
+        "saisissez le code du partenaire dans la colonne « Payé à ».",
+        "Véhicule personnel : remboursé au plus selon le barème des indemnités kilométriques "
+        "(" + ik_text(rules) + "), par mentor et par année civile ; saisissez les kilomètres "
+        "et la puissance fiscale.",
+        "Le temps des mentors ne peut pas être rémunéré ; une dépense déjà financée par un "
+        "autre programme de l'État (ex. « 1 jeune 1 mentor ») est inéligible.",
+        f"Petit matériel : au-delà de {_euros(rules.petit_materiel_cents)} la ligne, il "
+        "s'agit d'équipement, signalé au rectorat.",
+        "Mentors : pas d'étudiants ; honorabilité vérifiée par le partenaire, ou par la DSDEN "
+        "(volet B3 du casier judiciaire) pour un mentor présenté par aucun partenaire.",
+        f"Reliquat : avec poursuite du mentorat l'année scolaire suivante, il est reporté sur "
+        f"{n + 1} ; sans poursuite, il est reversé à la DJEPVA avant le "
+        f"{_date(rules.date_limite_reversement)}.",
+    ]
+
+
+def _km(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def ik_text(rules: Rules) -> str:
+    """`5 CV et moins : 0,32 €/km jusqu'à 2 000 km, … ; 6 à 7 CV : …`"""
+    edges = rules.tranches_km
+    spans = [f"jusqu'à {_km(edges[0])} km"]
+    spans += [f"de {_km(a + 1)} à {_km(b)} km" for a, b in itertools.pairwise(edges)]
+    spans.append(f"au-delà de {_km(edges[-1])} km")
+    classes, low = [], 1
+    for i, bareme in enumerate(rules.bareme_ik):
+        if i == 0:
+            cv = f"{bareme.cv_max} CV et moins"
+        elif i == len(rules.bareme_ik) - 1:
+            cv = f"{low} CV et plus"
+        else:
+            cv = f"{low} à {bareme.cv_max} CV"
+        rates = (
+            f"{r // 100},{r % 100:02d} €/km {span}"
+            for r, span in zip(bareme.taux_cents, spans, strict=True)
+        )
+        classes.append(f"{cv} : " + ", ".join(rates))
+        low = bareme.cv_max + 1
+    return " ; ".join(classes)
+
+
+def _kind_text(column: Column) -> str:
+    if column.kind is Kind.LIST:
+        return "liste déroulante"
+    return column.kind.value
+
+
+def _required_text(column: Column) -> str:
+    if column.required:
+        return "Oui"
+    return column.condition.capitalize() if column.condition else "Non"
+
+
+def _sheet_rows(sheet: Sheet) -> list[tuple[str, str, str, str]]:
+    return [(c.header, _required_text(c), _kind_text(c), c.help) for c in sheet.columns]
+
+
+def write_notice(wb: Workbook, rules: Rules, fmt: Formats) -> None:
+    ws = wb.add_worksheet(NOTICE)
+    ws.set_column(0, 0, 40)
+    ws.set_column(1, 1, 22)
+    ws.set_column(2, 2, 22)
+    ws.set_column(3, 3, 80)
+    row = 0
+
+    def line(text: str, cell_fmt=None, height: int | None = None) -> None:
+        nonlocal row
+        ws.merge_range(row, 0, row, 3, text, cell_fmt or fmt.wrap)
+        if height:
+            ws.set_row(row, height)
+        row += 1
+
+    line(
+        f"Plan mentorat au lycée professionnel — suivi des crédits, campagne {rules.campagne}",
+        fmt.title,
+        22,
+    )
+    line(
+        "Un classeur par établissement. Il décrit les élèves mentorés, les mentors, les "
+        "partenaires, le budget prévisionnel annexé aux conventions et chaque dépense payée "
+        "sur les crédits du mentorat. Le rectorat s'en sert pour le bilan annuel transmis à "
+        "la DJEPVA.",
+        height=45,
+    )
+    row += 1
+    line("Comment le remplir", fmt.subtitle)
+    steps = [
+        "1. Établissement : vérifiez l'UAI, la dotation notifiée et le nombre d'élèves "
+        "prévus ; indiquez si le mentorat se poursuit l'année scolaire suivante.",
+        "2. Élèves, Mentors : une ligne par personne, avec un code (E001, M01…) et jamais de nom.",
+        "3. Partenaires : une ligne par association ou entreprise, avec sa convention.",
+        "4. Budget prévisionnel : l'annexe des conventions, par catégorie.",
+        "5. Dépenses : une ligne par facture ou reçu. Rencontres : facultatif, une ligne par "
+        "rencontre.",
+        "Saisissez dans les tableaux, sous la ligne d'en-tête ; utilisez les listes "
+        "déroulantes ; montants en euros (12,50), dates au format jj/mm/aaaa. Ne renommez "
+        "ni les feuilles ni les colonnes. La feuille Synthèse se calcule toute seule.",
+    ]
+    for step in steps:
+        line(step, height=30)
+    row += 1
+    line("Règles à connaître", fmt.subtitle)
+    for text in rules_text(rules):
+        line("• " + text, height=45 if len(text) > 110 else 30)
+    row += 1
+    line("Catégories de dépenses", fmt.subtitle)
+    ws.write_row(row, 0, ("Libellé", "Code", "Éligible", "Précisions"), fmt.header)
+    row += 1
+    for c in rules.categories:
+        ws.write_row(row, 0, (c.libelle, c.code, "Oui" if c.eligible else "Non"), fmt.wrap)
+        ws.write(row, 3, c.aide, fmt.wrap)
+        row += 1
+    for sheet in SHEETS:
+        row += 1
+        title = sheet.name + ("" if sheet.required else " (facultatif)")
+        line(f"Feuille « {title} » — {sheet.help}", fmt.subtitle, 20)
+        ws.write_row(
+            row,
+            0,
+            ("Colonne" if not sheet.key_value else "Rubrique", "Obligatoire", "Type", "Aide"),
+            fmt.header,
+        )
+        row += 1
+        for values in _sheet_rows(sheet):
+            ws.write_row(row, 0, values, fmt.wrap)
+            row += 1
+    row += 1
+    line("Vérifier le classeur", fmt.subtitle)
+    line(
+        "Le rectorat (ou vous-même) peut lancer « mentorat-budget verifier classeur.xlsx » : "
+        "chaque anomalie est signalée avec sa feuille et sa cellule (ex. Dépenses!E14), et "
+        "« --annoter copie.xlsx » rend une copie du classeur où les cellules à corriger sont "
+        "surlignées et commentées.",
+        height=45,
+    )
+    ws.activate()

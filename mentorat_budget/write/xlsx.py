@@ -1,0 +1,129 @@
+"""The one safe way to write a workbook, and the formats every writer shares.
+
+- strings are never turned into formulas or links (SPEC §10);
+- fixed document properties, so identical inputs give identical bytes;
+- written to a temporary file beside the target, then renamed (atomic).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.workbook import Workbook
+
+from .. import __version__
+
+OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "default_date_format": "dd/mm/yyyy",
+}
+EURO = '#,##0.00 "€";-#,##0.00 "€"'
+PERCENT = "0.0%"
+DATE = "dd/mm/yyyy"
+
+# Document property that marks a file written by this tool as an output (bilan, fiche,
+# notification), so that a batch never reads it back as an establishment workbook.
+OUTPUT_PROPERTY = "mentorat-budget-sortie"
+
+
+class Formats:
+    """The shared cell formats of one workbook."""
+
+    def __init__(self, wb: Workbook):
+        base = {"font_name": "Calibri", "font_size": 11, "valign": "top"}
+        self.text = wb.add_format(base)
+        self.wrap = wb.add_format({**base, "text_wrap": True})
+        self.bold = wb.add_format({**base, "bold": True})
+        self.title = wb.add_format({**base, "bold": True, "font_size": 14, "font_color": "#1F3864"})
+        self.subtitle = wb.add_format(
+            {**base, "bold": True, "font_size": 12, "font_color": "#1F3864"}
+        )
+        self.note = wb.add_format(
+            {**base, "italic": True, "font_color": "#595959", "text_wrap": True}
+        )
+        self.header = wb.add_format(
+            {**base, "bold": True, "text_wrap": True, "bg_color": "#D9E1F2", "border": 1}
+        )
+        self.euro = wb.add_format({**base, "num_format": EURO})
+        self.euro_bold = wb.add_format({**base, "num_format": EURO, "bold": True, "top": 1})
+        self.percent = wb.add_format({**base, "num_format": PERCENT})
+        self.percent_bold = wb.add_format({**base, "num_format": PERCENT, "bold": True, "top": 1})
+        self.date = wb.add_format({**base, "num_format": DATE, "align": "left"})
+        self.integer = wb.add_format({**base, "num_format": "0"})
+        self.integer_bold = wb.add_format({**base, "num_format": "0", "bold": True, "top": 1})
+        self.number = wb.add_format({**base, "num_format": "0.##"})
+        self.total = wb.add_format({**base, "bold": True, "top": 1})
+        self.input = wb.add_format(
+            {**base, "bg_color": "#FFF2CC", "border": 1, "border_color": "#BFBFBF"}
+        )
+        self.input_euro = wb.add_format(
+            {
+                **base,
+                "bg_color": "#FFF2CC",
+                "border": 1,
+                "border_color": "#BFBFBF",
+                "num_format": EURO,
+            }
+        )
+        self.input_date = wb.add_format(
+            {
+                **base,
+                "bg_color": "#FFF2CC",
+                "border": 1,
+                "border_color": "#BFBFBF",
+                "num_format": DATE,
+                "align": "left",
+            }
+        )
+
+
+def fixed_properties(title: str, created: dt.datetime, output: bool, **extra: str) -> dict:
+    custom = {"Outil": f"mentorat-budget {__version__}", **extra}
+    if output:
+        custom[OUTPUT_PROPERTY] = "oui"
+    return {
+        "properties": {
+            "title": title,
+            "author": "mentorat-budget",
+            "company": "Plan mentorat au lycée professionnel",
+            "created": created,
+        },
+        "custom": custom,
+    }
+
+
+@contextlib.contextmanager
+def atomic_workbook(
+    target: Path, title: str, created: dt.datetime, output: bool = True, **custom: str
+) -> Iterator[Workbook]:
+    """A workbook written to a temporary file beside `target`, renamed on success.
+
+    On any error the temporary file is removed and `target` is left as it was.
+    Raises OSError when the folder is not writable.
+    """
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".xlsx.tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        wb = xlsxwriter.Workbook(tmp, OPTIONS)
+        props = fixed_properties(title, created, output, **custom)
+        wb.set_properties(props["properties"])
+        for name, value in props["custom"].items():
+            wb.set_custom_property(name, value)
+        yield wb
+        wb.close()
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
