@@ -8,7 +8,9 @@ from xlsxwriter.workbook import Workbook
 
 from ..rules import Rules
 from ..schema import NOTICE, SHEETS, Column, Kind, Sheet
-from .xlsx import Formats
+from .xlsx import Formats, print_setup
+
+CHARS_PER_LINE = 140  # of a merged paragraph, in Calibri 11
 
 
 def _euros(cents: int) -> str:
@@ -95,30 +97,30 @@ def _sheet_rows(sheet: Sheet) -> list[tuple[str, str, str, str]]:
 
 def write_notice(wb: Workbook, rules: Rules, fmt: Formats) -> None:
     ws = wb.add_worksheet(NOTICE)
-    ws.set_column(0, 0, 40)
+    ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 22)
-    ws.set_column(2, 2, 22)
-    ws.set_column(3, 3, 80)
+    ws.set_column(2, 2, 20)
+    ws.set_column(3, 3, 66)
+    print_setup(ws)
     row = 0
 
-    def line(text: str, cell_fmt=None, height: int | None = None) -> None:
+    def line(text: str, cell_fmt=None) -> None:
+        """A paragraph across the four columns, its height fitted to its length."""
         nonlocal row
         ws.merge_range(row, 0, row, 3, text, cell_fmt or fmt.wrap)
-        if height:
-            ws.set_row(row, height)
+        big = cell_fmt is fmt.title
+        ws.set_row(row, 22 if big else 15 * (1 + len(text) // CHARS_PER_LINE) + 3)
         row += 1
 
     line(
         f"Plan mentorat au lycée professionnel — suivi des crédits, campagne {rules.campagne}",
         fmt.title,
-        22,
     )
     line(
         "Un classeur par établissement. Il décrit les élèves mentorés, les mentors, les "
         "partenaires, le budget prévisionnel annexé aux conventions et chaque dépense payée "
         "sur les crédits du mentorat. Le rectorat s'en sert pour le bilan annuel transmis à "
         "la DJEPVA.",
-        height=45,
     )
     row += 1
     line("Comment le remplir", fmt.subtitle)
@@ -135,11 +137,11 @@ def write_notice(wb: Workbook, rules: Rules, fmt: Formats) -> None:
         "ni les feuilles ni les colonnes. La feuille Synthèse se calcule toute seule.",
     ]
     for step in steps:
-        line(step, height=30)
+        line(step)
     row += 1
     line("Règles à connaître", fmt.subtitle)
     for text in rules_text(rules):
-        line("• " + text, height=45 if len(text) > 110 else 30)
+        line("• " + text)
     row += 1
     line("Catégories de dépenses", fmt.subtitle)
     ws.write_row(row, 0, ("Libellé", "Code", "Éligible", "Précisions"), fmt.header)
@@ -151,7 +153,7 @@ def write_notice(wb: Workbook, rules: Rules, fmt: Formats) -> None:
     for sheet in SHEETS:
         row += 1
         title = sheet.name + ("" if sheet.required else " (facultatif)")
-        line(f"Feuille « {title} » — {sheet.help}", fmt.subtitle, 20)
+        line(f"Feuille « {title} » — {sheet.help}", fmt.subtitle)
         ws.write_row(
             row,
             0,
@@ -169,6 +171,5 @@ def write_notice(wb: Workbook, rules: Rules, fmt: Formats) -> None:
         "chaque anomalie est signalée avec sa feuille et sa cellule (ex. Dépenses!E14), et "
         "« --annoter copie.xlsx » rend une copie du classeur où les cellules à corriger sont "
         "surlignées et commentées.",
-        height=45,
     )
     ws.activate()

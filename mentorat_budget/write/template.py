@@ -31,7 +31,7 @@ from ..schema import (
 from ..validate import letters
 from ..values import norm
 from .notice import write_notice
-from .xlsx import Formats, atomic_workbook
+from .xlsx import Formats, atomic_workbook, print_setup
 
 TITLE_ROW, HEADER_ROW, FIRST_ROW = 0, 1, 2  # zero-based rows of every data sheet
 SPARE_ROWS = 500  # validation reaches this many rows below the table
@@ -225,6 +225,7 @@ def _write_etablissement(wb: Workbook, fill: Remplissage, fmt: Formats) -> dict[
     ws.set_column(1, 1, 26)
     ws.set_column(2, 2, 70)
     ws.freeze_panes(FIRST_ROW, 0)
+    print_setup(ws, (HEADER_ROW, HEADER_ROW))
     return refs
 
 
@@ -255,6 +256,8 @@ def _write_table(wb: Workbook, sheet: Sheet, rows: list[dict], fmt: Formats) -> 
         ws.data_validation(FIRST_ROW, i, last, i, validation(column))
     ws.set_row(HEADER_ROW, 32)
     ws.freeze_panes(FIRST_ROW, 0)
+    print_setup(ws, (HEADER_ROW, HEADER_ROW))
+    ws.print_area(0, 0, HEADER_ROW + max(len(rows), 1), len(sheet.columns) - 1)
     return last
 
 
@@ -300,16 +303,18 @@ def _write_synthese(
 ) -> None:
     ws = wb.add_worksheet(SYNTHESE)
     ws.write(0, 0, "Synthèse provisoire du classeur", fmt.title)
-    ws.write(
+    ws.merge_range(
         1,
         0,
+        1,
+        5,
         "Calculée automatiquement à partir des autres feuilles : ne rien saisir "
         "ici. Seules les catégories sont contrôlées ; les règles d'éligibilité ligne à "
         "ligne (justificatifs, conventions, indemnités kilométriques…) sont appliquées "
         "par le rectorat.",
         fmt.note,
     )
-    ws.set_row(1, 45)
+    ws.set_row(1, 32)
     depenses = fill.lignes.get("depenses", [])
     budget = fill.lignes.get("budget", [])
     spent = _spent_by_category(depenses, rules)
@@ -451,6 +456,7 @@ def _write_synthese(
     ws.set_column(0, 0, 48)
     ws.set_column(1, 1, 16)
     ws.set_column(2, 5, 17)
+    print_setup(ws, portrait=True)
     ws.protect("", {"format_columns": True, "format_rows": True})
 
 

@@ -85,6 +85,18 @@ class Formats:
         )
 
 
+def print_setup(ws, repeat_rows: tuple[int, int] | None = None, portrait: bool = False) -> None:
+    """A4, one page wide, header rows repeated: what a finance officer prints."""
+    ws.set_paper(9)
+    if not portrait:
+        ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.set_footer("&L&A&RPage &P / &N")
+    if repeat_rows:
+        ws.repeat_rows(*repeat_rows)
+
+
 def fixed_properties(title: str, created: dt.datetime, output: bool, **extra: str) -> dict:
     custom = {"Outil": f"mentorat-budget {__version__}", **extra}
     if output:
