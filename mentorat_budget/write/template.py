@@ -14,7 +14,7 @@ from pathlib import Path
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from ..rules import Rules
+from ..rules import Categorie, Rules
 from ..schema import (
     BUDGET,
     DEPENSES,
@@ -252,7 +252,8 @@ def _write_table(wb: Workbook, sheet: Sheet, rows: list[dict], fmt: Formats) -> 
     )
     last = HEADER_ROW + n + SPARE_ROWS
     for i, column in enumerate(sheet.columns):
-        ws.set_column(i, i, column.width)
+        # The column format reaches the empty rows, where the user types.
+        ws.set_column(i, i, column.width, _cell_format(column, fmt))
         ws.data_validation(FIRST_ROW, i, last, i, validation(column))
     ws.set_row(HEADER_ROW, 32)
     ws.freeze_panes(FIRST_ROW, 0)
@@ -287,6 +288,17 @@ def _col(sheet: Sheet, key: str) -> str:
 def _sumifs(sheet: Sheet, amount: str, category_key: str, criteria: list[str]) -> str:
     parts = [f'SUMIFS({_col(sheet, amount)},{_col(sheet, category_key)},"{c}")' for c in criteria]
     return "+".join(parts)
+
+
+def _criteria(category: Categorie) -> list[str]:
+    """SUMIFS criteria matching a category typed as its label or its code.
+
+    SUMIFS ignores case: a code that is its label in capitals (COMMUNICATION) would
+    count twice, so it is left out.
+    """
+    if category.code.lower() == category.libelle.lower():
+        return [category.libelle]
+    return [category.libelle, category.code]
 
 
 def _spent_by_category(rows: list[dict], rules: Rules) -> dict[str, int]:
@@ -333,7 +345,7 @@ def _write_synthese(
         if e.get("mentor") not in (None, "") and norm(e.get("statut") or "") != "abandon"
     )
 
-    criteria = [x for c in ineligible for x in (c.libelle, c.code)]
+    criteria = [x for c in ineligible for x in _criteria(c)]
     eleves_code, eleves_mentor, eleves_statut = (
         _col(ELEVES, k) for k in ("code", "mentor", "statut")
     )
@@ -404,7 +416,7 @@ def _write_synthese(
     first = top + 2
     for i, category in enumerate(rules.categories):
         row, r = first + i, first + i + 1
-        crit = [category.libelle, category.code]
+        crit = _criteria(category)
         ws.write(row, 0, category.libelle)
         ws.write(row, 1, "Oui" if category.eligible else "Non")
         p, s = planned[category.code], spent[category.code]
