@@ -188,21 +188,72 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "partenaire « {ident} » financé par ailleurs pour la même action : fléchez les "
         "crédits par action pour éviter un double financement de l'État (FAQ)",
     ),
-    # Expenses: missing data that an eligibility rule answers (warnings only).
-    "DEP-JUSTIFICATIF-ABSENT": (
+    # Expenses: ineligible euros, said on the cell that decides (warnings: the money is
+    # already counted as ineligible, SPEC §5.3).
+    "DEP-CATEGORIE": (
         A,
-        "justificatif non renseigné : la dépense sera inéligible ; saisissez Oui si la "
+        "dépense inéligible {partie} ({montant}) : catégorie « {valeur} » non éligible. {aide}",
+    ),
+    "DEP-JUSTIFICATIF": (
+        A,
+        "dépense inéligible {partie} ({montant}) : pas de justificatif ; saisissez Oui si la "
         "facture ou le reçu est conservé",
     ),
-    "DEP-SERVICE-FAIT-ABSENT": (
+    "DEP-PERIODE": (
         A,
-        "paiement au partenaire « {partenaire} » sans « Service fait vérifié » : la dépense "
-        "sera inéligible ; vérifiez le service puis saisissez Oui",
+        "dépense inéligible {partie} ({montant}) : datée du {valeur}, hors de la période "
+        "d'éligibilité du {debut} au {fin} ; vérifiez la date",
     ),
-    "DEP-IK-DONNEES-ABSENT": (
+    "DEP-CUMUL": (
         A,
-        "véhicule personnel sans {manque} : l'indemnité kilométrique ne peut pas être "
-        "calculée et la dépense sera inéligible",
+        "dépense inéligible {partie} ({montant}) : déjà financée par un autre programme de "
+        "l'État (pas de double financement, FAQ)",
+    ),
+    "DEP-CONVENTION": (
+        A,
+        "versement inéligible {partie} ({montant}) : le partenaire « {valeur} » n'a pas de "
+        "convention signée ; joignez la convention et saisissez Oui dans Partenaires",
+    ),
+    "DEP-SERVICE-FAIT": (
+        A,
+        "versement inéligible {partie} ({montant}) : service fait non vérifié ; vérifiez la "
+        "prestation facturée puis saisissez Oui",
+    ),
+    "DEP-CONVENTION-PERIODE": (
+        A,
+        "versement inéligible {partie} ({montant}) : daté du {valeur}, hors des dates de la "
+        "convention ({debut} – {fin})",
+    ),
+    "DEP-IK-DONNEES": (
+        A,
+        "indemnité kilométrique inéligible {partie} ({montant}) : kilomètres ou puissance "
+        "fiscale manquants ; complétez-les pour calculer l'indemnité",
+    ),
+    "DEP-IK": (
+        A,
+        "indemnité kilométrique de {valeur} plafonnée au barème : {eligible} éligibles, "
+        "{ineligible} au-delà du barème (par mentor et par année civile)",
+    ),
+    "DEP-PLAFOND-CONVENTION": (
+        A,
+        "versement au partenaire « {valeur} » au-delà du montant conventionné ({plafond}) : "
+        "{ineligible} inéligibles sur {montant}",
+    ),
+    # Warnings that do not change the money.
+    "DEP-BUDGET": (
+        A,
+        "catégorie « {valeur} » absente du budget prévisionnel ; ajoutez-la au budget annexé "
+        "à la convention",
+    ),
+    "DEP-PETIT-MATERIEL": (
+        A,
+        "petit matériel de {valeur} sur une ligne (seuil : {seuil}) : au-delà, c'est de "
+        "l'équipement ; vérifiez la catégorie",
+    ),
+    "BUD-ECART": (
+        A,
+        "« {categorie} » réalisée à {realise} pour {valeur} prévus (+{ecart} %, seuil "
+        "{seuil} %) ; expliquez l'écart ou amendez le budget prévisionnel",
     ),
 }
 

@@ -198,48 +198,10 @@ def check_partenaires(classeur: Classeur) -> None:
         )
 
 
-def partner_payments(classeur: Classeur) -> pd.Series:
-    """For each expense, the partner code it pays (upper case), or NA."""
-    depenses = classeur.table("depenses").frame
-    codes = set(classeur.table("partenaires").frame["code"].dropna().str.upper())
-    paid_to = depenses["paye_a"].str.strip().str.upper()
-    return paid_to.where(paid_to.isin(codes))
-
-
-def check_depenses(classeur: Classeur) -> None:
-    if "depenses" not in classeur.tables:
-        return
-    depenses = classeur.tables["depenses"]
-    frame, add = depenses.frame, classeur.anomalies.add
-    partner = partner_payments(classeur)
-    if "service_fait" in depenses.letters or partner.notna().any():
-        for i in frame.index[partner.notna() & frame["service_fait"].isna()]:
-            ligne = frame.at[i, ROW]
-            add(
-                "DEP-SERVICE-FAIT-ABSENT",
-                depenses.name,
-                depenses.cell("service_fait", ligne)
-                if "service_fait" in depenses.letters
-                else depenses.cell("paye_a", ligne),
-                partenaire=frame.at[i, "paye_a"],
-            )
-    car = frame["transport"].eq("Véhicule personnel").fillna(False)
-    for key, what in (("km", "kilomètres"), ("cv", "puissance fiscale")):
-        for i in frame.index[car & frame[key].isna()]:
-            ligne = frame.at[i, ROW]
-            cell = (
-                depenses.cell(key, ligne)
-                if key in depenses.letters
-                else depenses.cell("transport", ligne)
-            )
-            add("DEP-IK-DONNEES-ABSENT", depenses.name, cell, manque=what)
-
-
 def run_checks(classeur: Classeur, rules: Rules) -> Classeur:
     if not classeur.lisible:
         return classeur
     check_etablissement(classeur, rules)
     check_mentors(classeur, rules)
     check_partenaires(classeur)
-    check_depenses(classeur)
     return classeur

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache, cached_property
 from pathlib import Path
@@ -76,16 +76,21 @@ def _money(value: object, where: str) -> int:
         amount = Decimal(str(value))
     except InvalidOperation:
         raise ReglesInvalides(f"{where} : montant illisible « {value} »") from None
-    if amount < 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+    if not amount.is_finite() or amount < 0 or amount >= 10**9:
+        raise ReglesInvalides(f"{where} : montant positif au centime attendu, lu « {value} »")
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ReglesInvalides(f"{where} : montant positif au centime attendu, lu « {value} »")
     return to_cents(amount)
 
 
 def _get(table: dict, key: str, kind: type | tuple[type, ...], where: str):
-    if key not in table:
+    if not isinstance(table, dict) or key not in table:
         raise ReglesInvalides(f"{where} : clé « {key} » manquante")
     value = table[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    wrong = (kind is int and isinstance(value, bool)) or (
+        kind is date and isinstance(value, datetime)  # a date, not a date and time
+    )
+    if not isinstance(value, kind) or wrong:
         raise ReglesInvalides(f"{where} : « {key} » a un type inattendu ({value!r})")
     return value
 
@@ -119,20 +124,20 @@ def _categories(rows: list, where: str) -> tuple[Categorie, ...]:
                 code=_get(row, "code", str, here),
                 libelle=_get(row, "libelle", str, here),
                 eligible=_get(row, "eligible", bool, here),
-                aide=row.get("aide", ""),
+                aide=str(row.get("aide", "")),
             )
         )
-    owners: dict[str, set[str]] = {}
-    for c in categories:
+    owners: dict[str, set[int]] = {}
+    for i, c in enumerate(categories):
         for key in (norm(c.code), norm(c.libelle)):
-            owners.setdefault(key, set()).add(c.code)
-    if not categories or any(len(codes) > 1 for codes in owners.values()):
+            owners.setdefault(key, set()).add(i)
+    if not categories or any(len(indexes) > 1 for indexes in owners.values()):
         raise ReglesInvalides(f"{where} : catégories absentes ou en double")
     return tuple(categories)
 
 
 def load(path: Path) -> Rules:
-    where = Path(path).name
+    where = Path(path).name or str(path)
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -140,6 +145,8 @@ def load(path: Path) -> Rules:
         raise ReglesInvalides(f"{where} : fichier de règles illisible ({e.strerror})") from None
     except tomllib.TOMLDecodeError as e:
         raise ReglesInvalides(f"{where} : fichier de règles mal formé ({e})") from None
+    except UnicodeDecodeError:
+        raise ReglesInvalides(f"{where} : enregistrez le fichier de règles en UTF-8") from None
     periode = _get(data, "periode", dict, where)
     seuils = _get(data, "seuils", dict, where)
     tranches, bareme = _bareme(_get(data, "indemnites_kilometriques", dict, where), where)

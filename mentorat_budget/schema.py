@@ -48,7 +48,8 @@ class Column:
     ref: str = ""  # key of the sheet whose code this column references
     ref_gravite: Gravite = Gravite.BLOQUANT
     minimum: str = ""  # "ge0", "gt0" or "ge1"
-    missing_code: str = "VAL-OBLIGATOIRE"  # what an empty required cell is
+    # What an empty required cell is; "" when an eligibility rule already answers it.
+    missing_code: str = "VAL-OBLIGATOIRE"
     list_code: str = "VAL-LISTE"  # what a value outside the list is
     default: object = None
     aliases: tuple[str, ...] = ()
@@ -523,7 +524,7 @@ DEPENSES = Sheet(
             "Facture ou reçu conservé ; sans justificatif, la dépense est inéligible.",
             required=True,
             choices="oui_non",
-            missing_code="DEP-JUSTIFICATIF-ABSENT",
+            missing_code="",  # DEP-JUSTIFICATIF answers it (eligibility)
         ),
         C(
             "service_fait",

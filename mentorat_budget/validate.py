@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from .rules import Rules
 from .schema import ETABLISSEMENT, SHEETS, Column, Kind, Sheet, header_lookup, list_lookup
 
 TITLE_ROWS = 10  # the header row may come after this many title rows
-ROW = "_ligne"  # Excel row number of each typed row
+ROW = "ligne"  # Excel row number of each typed row
 
 PARSERS: dict[Kind, Callable[[object], object]] = {
     Kind.TEXT: v.as_text,
@@ -88,6 +89,7 @@ class Classeur:
     etablissement_sheet: str = ETABLISSEMENT.name
     tables: dict[str, Table] = field(default_factory=dict)
     raw: RawWorkbook | None = None  # kept for the annotated copy of .ods and .xls files
+    eligibilite: Any = None  # set downstream by eligibility.compute (verify.py)
 
     def table(self, key: str) -> Table:
         """The typed table, or an empty one when the sheet is missing."""
@@ -258,7 +260,7 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: _Context) -> Table:
         table.letters[column.key] = letter
         raws = [row[i] if i < len(row) else "" for _, row in body]
         typed, missing = _column_values(column, raws, lignes, letter, raw.name, ctx)
-        if column.required:
+        if column.required and column.missing_code:
             for ligne, is_missing in zip(lignes, missing, strict=True):
                 if is_missing:
                     ctx.anomalies.add(
@@ -320,7 +322,7 @@ def type_etablissement(raw: RawSheet, ctx: _Context, classeur: Classeur) -> None
         cell = f"{letter}{ligne}"
         classeur.etablissement_cells[column.key] = cell
         typed, missing = _column_values(column, [cell_value], [ligne], letter, raw.name, ctx)
-        if missing[0] and column.required:
+        if missing[0] and column.required and column.missing_code:
             ctx.anomalies.add(
                 column.missing_code, raw.name, cell, colonne=column.header, aide=_aide(column)
             )

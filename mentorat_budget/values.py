@@ -8,6 +8,7 @@ never reach a parser: callers treat them as missing first.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
@@ -77,6 +78,8 @@ def parse_decimal_text(text: str) -> Decimal:
     """
     s = _SPACE_RE.sub(" ", text).strip()
     s = _CURRENCY_RE.sub("", s).strip()
+    if not s or len(s) > 40:
+        raise Illisible("VAL-NOMBRE")
     negative = False
     if s[:1] in _MINUS or s[:1] == "+":
         negative = s[0] != "+"
@@ -114,14 +117,19 @@ def to_cents(amount: Decimal) -> int:
     return int(amount.quantize(CENT, rounding=ROUND_HALF_UP) * 100)
 
 
+MAX_EUROS = 10**12  # no amount of the plan comes near; beyond, it is a typing accident
+
+
 def parse_money(value: object) -> int:
     """A cell -> integer cents. Text with more than two decimals is ambiguous."""
     if isinstance(value, bool):
         raise Illisible("VAL-MONTANT")
     if isinstance(value, int):
+        if abs(value) >= MAX_EUROS:
+            raise Illisible("VAL-MONTANT")
         return value * 100
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value) or abs(value) >= MAX_EUROS:
             raise Illisible("VAL-MONTANT")
         cents = round(value * 100)
         if abs(value * 100 - cents) < 1e-6:  # at most two decimals: exact
@@ -132,6 +140,8 @@ def parse_money(value: object) -> int:
             amount = parse_decimal_text(value)
         except Illisible:
             raise Illisible("VAL-MONTANT") from None
+        if abs(amount) >= MAX_EUROS:
+            raise Illisible("VAL-MONTANT")
         if amount.as_tuple().exponent < -2:  # type: ignore[operator]
             raise Illisible("VAL-MONTANT-AMBIGU")
         return to_cents(amount)
@@ -142,12 +152,14 @@ def parse_number(value: object) -> float:
     if isinstance(value, bool):
         raise Illisible("VAL-NOMBRE")
     if isinstance(value, int | float):
-        if value != value:
-            raise Illisible("VAL-NOMBRE")
-        return float(value)
-    if isinstance(value, str):
-        return float(parse_decimal_text(value))
-    raise Illisible("VAL-NOMBRE")
+        number = float(value)
+    elif isinstance(value, str):
+        number = float(parse_decimal_text(value))
+    else:
+        raise Illisible("VAL-NOMBRE")
+    if not math.isfinite(number):
+        raise Illisible("VAL-NOMBRE")
+    return number
 
 
 def parse_int(value: object) -> int:
@@ -195,11 +207,13 @@ _MONTHS = {
     "decembre": 12,
     "dec": 12,
 }
-_DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
+_DMY = re.compile(
+    r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?", re.ASCII
+)
 _YMD = re.compile(
     r"(\d{4})[\-/.](\d{1,2})[\-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 )
-_LONG = re.compile(r"(\d{1,2})(?:er)? ([a-z]+) (\d{4})")  # on norm(text): 1er mars 2025
+_LONG = re.compile(r"(\d{1,2})(?:er)? ([a-z]+) (\d{4})", re.ASCII)  # on norm(text): 1er mars 2025
 # Serial numbers accepted in a date column: 1990-01-01 .. 2100-12-31.
 _SERIAL_MIN, _SERIAL_MAX = 32874, 73415
 
@@ -266,7 +280,7 @@ def uai_key(digits: str) -> str:
 def parse_uai(value: object) -> str:
     """`0750655e` -> `0750655E`; the key letter is checked."""
     s = re.sub(r"\s+", "", as_text(value)).upper()
-    if not re.fullmatch(r"\d{7}[A-Z]", s):
+    if not re.fullmatch(r"[0-9]{7}[A-Z]", s):
         raise Illisible("VAL-UAI", "7 chiffres suivis d'une lettre attendus, par exemple 0750655E")
     expected = uai_key(s[:7])
     if s[7] != expected:
@@ -289,7 +303,7 @@ def parse_siret(value: object) -> str:
 
 def parse_rna(value: object) -> str:
     s = re.sub(r"\s+", "", as_text(value)).upper()
-    if not re.fullmatch(r"W\d{9}", s):
+    if not re.fullmatch(r"W[0-9]{9}", s):
         raise Illisible("VAL-RNA")
     return s
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import eligibility
 from . import rules as rules_mod
 from .anomalies import Anomalies
 from .checks import run_checks
@@ -20,7 +21,13 @@ def _typed(
     anomalies = Anomalies(fichier)
     anomalies.extend(read_anomalies)
     classeur = validate(raw, Classeur(Path(path), fichier, anomalies), rules)
-    return run_checks(classeur, rules)
+    run_checks(classeur, rules)
+    if classeur.lisible:
+        result = eligibility.compute(classeur, rules)
+        eligibility.rejection_anomalies(result, classeur, rules, anomalies)
+        eligibility.warnings(result, classeur, rules, anomalies)
+        classeur.eligibilite = result
+    return classeur
 
 
 def check_workbook(

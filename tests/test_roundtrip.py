@@ -80,7 +80,7 @@ def assert_reads_as_base(classeur):
                     assert pd.isna(got) or got == column.default, (sheet.name, column.key, got)
                 else:
                     assert got == want, (sheet.name, i, column.key, got, want)
-        assert list(frame["_ligne"]) == list(range(3, 3 + len(rows)))
+        assert list(frame["ligne"]) == list(range(3, 3 + len(rows)))
 
 
 def test_template_filled_with_openpyxl_reads_back_field_by_field(tmp_path, check):
