@@ -141,6 +141,11 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "dotation {valeur} supérieure au forfait de {forfait} × {eleves} élèves mentorés "
         "({plafond}) : l'écart restera en reliquat si les dépenses ne suivent pas",
     ),
+    "ETA-DOUBLON": (
+        B,
+        "UAI {valeur} déjà présente dans « {premier} » : ce classeur est écarté des totaux ; "
+        "retirez le doublon ou corrigez l'UAI",
+    ),
     # Students.
     "ELV-FILIERE": (
         B,

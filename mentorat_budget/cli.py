@@ -200,3 +200,150 @@ def exemples(dossier: Path, nombre: int, graine: int, taille: str, campagne: int
     except OSError as e:
         fail(f"impossible d'écrire dans {dossier} : {e.strerror or e}")
     click.echo(f"{len(paths)} classeurs écrits dans {dossier}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument(
+    "dossiers",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    metavar="DOSSIER...",
+)
+@click.option(
+    "-o",
+    "--sortie",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Classeur du bilan à écrire (.xlsx).",
+)
+@click.option(
+    "--fiches",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DOSSIER",
+    help="Écrit aussi une fiche par établissement dans ce dossier.",
+)
+@click.option(
+    "--annoter",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DOSSIER",
+    help="Écrit une copie annotée de chaque classeur qui a des anomalies.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processus en parallèle (défaut : nombre de cœurs).",
+)
+@click.option(
+    "--strict", is_flag=True, help="Code de sortie 1 s'il reste des anomalies bloquantes."
+)
+@campagne_option
+@regles_option
+def bilan(
+    dossiers: tuple[Path, ...],
+    sortie: Path,
+    fiches: Path | None,
+    annoter: Path | None,
+    jobs: int | None,
+    strict: bool,
+    campagne: int | None,
+    regles: Path | None,
+) -> None:
+    """Lit tous les classeurs des dossiers et écrit le bilan annuel pour la DJEPVA.
+
+    Les dossiers sont parcourus récursivement (.xlsx, .xlsm, .ods, .xls). Un classeur
+    illisible ou en double est signalé sans arrêter le traitement. Code de sortie : 0
+    quand le bilan est écrit ; 1 avec --strict s'il reste des anomalies bloquantes ;
+    2 si le bilan n'a pas pu être produit.
+    """
+    from .batch import default_jobs, discover
+    from .write.bilan import Run, write_bilan
+
+    chosen = load_rules(regles, campagne)
+    writable_target(sortie, "bilan")
+    if sortie.suffix.lower() != ".xlsx":
+        fail(f"le bilan s'écrit au format .xlsx : « {sortie} »")
+    for folder, what in ((fiches, "fiches"), (annoter, "copies annotées")):
+        if folder is not None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                fail(f"{what} : impossible de créer le dossier {folder} ({e.strerror or e})")
+    exclude = [p for p in (sortie, fiches, annoter) if p is not None]
+    files = discover(dossiers, exclude=exclude)
+    if not files:
+        fail("aucun classeur (.xlsx, .xlsm, .ods, .xls) dans " + ", ".join(map(str, dossiers)))
+    results, applied = _run_with_progress(files, chosen, jobs or default_jobs(), annoter)
+    ignored = [shown for (path, shown) in files if shown not in {r.fichier for r in results}]
+    run = Run([str(d) for d in dossiers], ignores=ignored, strict=strict)
+    try:
+        totals = write_bilan(sortie, results, applied, run)
+        if fiches is not None:
+            _write_fiches(fiches, results, applied)
+    except OSError as e:
+        fail(f"impossible d'écrire {e.filename or sortie} : {e.strerror or e}")
+    _print_bilan(results, totals, applied, sortie, fiches, annoter)
+    blocking = sum(r.bloquantes for r in results)
+    sys.exit(BLOQUANT if strict and blocking else OK)
+
+
+def _run_with_progress(files, rules, jobs, annoter):
+    from .batch import run_batch
+
+    if not sys.stderr.isatty():
+        return run_batch(files, rules, jobs, annoter)
+    with click.progressbar(
+        length=len(files),
+        label="Lecture des classeurs",
+        file=sys.stderr,
+        show_pos=True,
+        show_eta=True,
+        width=30,
+    ) as bar:
+        return run_batch(files, rules, jobs, annoter, progress=bar.update)
+
+
+def _write_fiches(folder: Path, results, rules) -> None:
+    from .write.fiche import fiche_name, write_fiche
+
+    for result in results:
+        if result.figures is not None:
+            write_fiche(folder / fiche_name(result), result, rules)
+
+
+def _print_bilan(results, totals, rules, sortie, fiches, annoter) -> None:
+    from collections import Counter
+
+    from .checks import euros
+
+    statuses = Counter(r.statut for r in results)
+    words = {
+        "Valide": "valides",
+        "À corriger": "à corriger",
+        "Illisible": "illisibles",
+        "Doublon": "en double",
+    }
+    detail = ", ".join(f"{statuses[s]} {w}" for s, w in words.items() if statuses[s])
+    click.echo(f"Campagne {rules.campagne} : {len(results)} classeurs lus ({detail}).")
+    click.echo(
+        f"Crédits disponibles : {euros(totals.disponibles)} ; dépenses éligibles : "
+        f"{euros(totals.eligibles)} ; inéligibles : {euros(totals.ineligibles)}."
+    )
+    click.echo(
+        f"Reliquats reportés : {euros(totals.reliquat_reporte)} ; à reverser à la "
+        f"DJEPVA : {euros(totals.a_reverser)} avant le "
+        f"{rules.date_limite_reversement:%d/%m/%Y}."
+    )
+    for r in results:
+        if r.statut in ("Illisible", "Doublon", "À corriger"):
+            click.echo(f"  {r.statut:<11} {r.fichier} ({r.bloquantes} anomalie(s) bloquante(s))")
+    click.echo(f"Bilan écrit : {sortie}")
+    if fiches is not None:
+        click.echo(f"Fiches écrites dans : {fiches}")
+    if annoter is not None:
+        n = sum(1 for r in results if r.annote)
+        click.echo(f"{n} copies annotées écrites dans : {annoter}")

@@ -150,3 +150,50 @@ def personal_codes(classeur: Classeur) -> set[str]:
         codes |= set(split_codes(text))
     codes |= set(classeur.table("depenses").frame["mentor"].dropna())
     return codes
+
+
+def total(items: list[Figures]) -> Figures:
+    """The sum of several establishments' figures (reliquats are summed, not recomputed:
+    one establishment's surplus never covers another's overspending)."""
+    out = Figures()
+    for f in items:
+        for name in (
+            "eleves_prevus",
+            "eleves",
+            "eleves_mentores",
+            "mentors",
+            "boursiers",
+            "qpv",
+            "dotation",
+            "plafond",
+            "report",
+            "disponibles",
+            "lignes",
+            "lus",
+            "eligibles",
+            "reversements",
+            "ineligibles",
+            "reliquat",
+            "depassement",
+            "reliquat_reporte",
+            "a_reverser",
+            "benevolat",
+        ):
+            setattr(out, name, getattr(out, name) + getattr(f, name))
+        for mapping, source in ((out.par_categorie, f.par_categorie), (out.par_motif, f.par_motif)):
+            for key, value in source.items():
+                mapping[key] = mapping.get(key, 0) + value
+        for filiere, counts in f.par_filiere.items():
+            mine = out.par_filiere.setdefault(filiere, {})
+            for key, value in counts.items():
+                mine[key] = mine.get(key, 0) + value
+        for name in (
+            "rencontres",
+            "heures_rencontres",
+            "presentiel",
+            "en_etablissement",
+            "visites",
+            "heures_mentorat",
+        ):
+            setattr(out.activite, name, getattr(out.activite, name) + getattr(f.activite, name))
+    return out

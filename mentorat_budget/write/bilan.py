@@ -1,0 +1,809 @@
+"""The annual bilan for the DJEPVA (SPEC §7.1): nine sheets, totals as formulas with
+their cached values, charts, the conservation checks and the rules applied.
+
+The bilan holds no student or mentor code: free text that contains one is masked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlsxwriter.workbook import Workbook
+
+from .. import __version__
+from ..anomalies import Gravite
+from ..batch import Resultat
+from ..eligibility import MOTIFS
+from ..figures import FILIERES, Figures, total
+from ..report import sorted_anomalies
+from ..rules import Rules
+from ..verify import A_CORRIGER, DOUBLON, ILLISIBLE, VALIDE
+from .notice import ik_text
+from .tables import DATE, INT, MONEY, NUMBER, PCT, TEXT, Col, Placed, quote, write_table
+from .xlsx import Formats, atomic_workbook, print_setup
+
+SHEETS = (
+    "Synthèse",
+    "Établissements",
+    "Académies",
+    "Filières",
+    "Partenaires",
+    "Dépenses inéligibles",
+    "Anomalies",
+    "Contrôles",
+    "Paramètres",
+)
+MASK = "[code masqué]"
+NON_DETERMINEE = "Non déterminée"
+
+
+@dataclass
+class Run:
+    """What the bilan says about how it was produced (no time, no absolute path)."""
+
+    dossiers: list[str]
+    ignores: list[str] = field(default_factory=list)  # our own outputs found in the folders
+    strict: bool = False
+
+
+def masker(codes: Iterable[str]):
+    """A function that replaces whole-word occurrences of the codes in a text."""
+    words = sorted({c for c in codes if c and c.strip()}, key=len, reverse=True)
+    if not words:
+        return lambda text: text
+    pattern = re.compile(
+        r"(?<![\w-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w-])", re.IGNORECASE
+    )
+
+    def mask(text):
+        return pattern.sub(MASK, text) if isinstance(text, str) else text
+
+    return mask
+
+
+def _eligible_categories(rules: Rules):
+    return [c for c in rules.categories if c.eligible]
+
+
+# ------------------------------------------------------------------ sheets
+
+
+ETAB_COLUMNS = [
+    Col("UAI", TEXT, 11),
+    Col("Établissement", TEXT, 38),
+    Col("Académie", TEXT, 16),
+    Col("Fichier", TEXT, 34),
+    Col("Statut du classeur", TEXT, 13),
+    Col("Élèves prévus", INT, 9, "sum"),
+    Col("Élèves mentorés", INT, 9, "sum"),
+    Col("Mentors", INT, 9, "sum"),
+    Col("Dotation notifiée (€)", MONEY, 14, "sum"),
+    Col("Plafond (€)", MONEY, 14, "sum"),
+    Col("Report N-1 (€)", MONEY, 13, "sum"),
+    Col("Crédits disponibles (€)", MONEY, 14, "sum"),
+    Col("Dépenses éligibles (€)", MONEY, 14, "sum"),
+    Col("dont reversements aux partenaires (€)", MONEY, 15, "sum"),
+    Col("Dépenses inéligibles (€)", MONEY, 14, "sum"),
+    Col("Reliquat (€)", MONEY, 13, "sum"),
+    Col("Dépassement (€)", MONEY, 13, "sum"),
+    Col("Poursuite", TEXT, 9),
+    Col("Reliquat reporté (€)", MONEY, 13, "sum"),
+    Col("À reverser à la DJEPVA (€)", MONEY, 14, "sum"),
+    Col("Taux de consommation", PCT, 11, "rate:Dépenses éligibles (€)/Crédits disponibles (€)"),
+    Col("Anomalies bloquantes", INT, 10, "sum"),
+]
+
+
+def _etab_rows(results: list[Resultat], rules: Rules) -> list[list]:
+    rows = []
+    for r in results:
+        e, f = r.etablissement, r.figures
+        identity = [e.get("uai"), e.get("nom"), e.get("academie"), r.fichier, r.statut]
+        if f is None:
+            rows.append(
+                identity
+                + [None] * (len(ETAB_COLUMNS) - 6)
+                + [r.bloquantes]
+                + [None] * len(_eligible_categories(rules))
+            )
+            continue
+        poursuite = {True: "Oui", False: "Non"}.get(f.poursuite, "Non renseignée")
+        rows.append(
+            identity
+            + [
+                f.eleves_prevus,
+                f.eleves_mentores,
+                f.mentors,
+                f.dotation,
+                f.plafond,
+                f.report,
+                f.disponibles,
+                f.eligibles,
+                f.reversements,
+                f.ineligibles,
+                f.reliquat,
+                f.depassement,
+                poursuite,
+                f.reliquat_reporte,
+                f.a_reverser,
+                f.taux,
+                r.bloquantes,
+            ]
+            + [f.par_categorie.get(c.code, 0) for c in _eligible_categories(rules)]
+        )
+    return rows
+
+
+def _sheet_etablissements(wb, fmt, results, rules) -> Placed:
+    ws = wb.add_worksheet("Établissements")
+    columns = ETAB_COLUMNS + [
+        Col(f"{c.libelle} (€)", MONEY, 14, "sum") for c in _eligible_categories(rules)
+    ]
+    keep = [r.in_totals for r in results]
+    return write_table(
+        ws,
+        fmt,
+        columns,
+        _etab_rows(results, rules),
+        keep=keep,
+        filter_on=("Statut du classeur", DOUBLON),
+        total_label="Total (hors doublons)",
+    )
+
+
+ACAD_COLUMNS = [
+    Col("Académie", TEXT, 20),
+    Col("Classeurs", INT, 10, "sum"),
+    Col("Classeurs valides", INT, 10, "sum"),
+    Col("Classeurs à corriger", INT, 10, "sum"),
+    Col("Classeurs illisibles ou en double", INT, 12, "sum"),
+    Col("Élèves mentorés", INT, 10, "sum"),
+    Col("Mentors", INT, 9, "sum"),
+    Col("Dotations notifiées (€)", MONEY, 15, "sum"),
+    Col("Reports N-1 (€)", MONEY, 13, "sum"),
+    Col("Crédits disponibles (€)", MONEY, 15, "sum"),
+    Col("Dépenses éligibles (€)", MONEY, 15, "sum"),
+    Col("Reversements aux partenaires (€)", MONEY, 15, "sum"),
+    Col("Dépenses inéligibles (€)", MONEY, 14, "sum"),
+    Col("Reliquats reportés (€)", MONEY, 14, "sum"),
+    Col("À reverser à la DJEPVA (€)", MONEY, 14, "sum"),
+    Col("Taux de consommation", PCT, 11, "rate:Dépenses éligibles (€)/Crédits disponibles (€)"),
+    Col("Rencontres", INT, 10, "sum"),
+    Col("Heures de rencontre", NUMBER, 10, "sum"),
+    Col("Rencontres en présentiel", INT, 10, "sum"),
+    Col("Part en présentiel", PCT, 10, "rate:Rencontres en présentiel/Rencontres"),
+    Col("Rencontres dans l'établissement", INT, 11, "sum"),
+    Col("Part dans l'établissement", PCT, 11, "rate:Rencontres dans l'établissement/Rencontres"),
+    Col("Visites d'entreprise", INT, 10, "sum"),
+    Col("Rencontres par élève mentoré", NUMBER, 11, "rate:Rencontres/Élèves mentorés"),
+    Col("Élèves mentorés boursiers", INT, 10, "sum"),
+    Col("Part de boursiers", PCT, 10, "rate:Élèves mentorés boursiers/Élèves mentorés"),
+    Col("Élèves mentorés résidant en QPV", INT, 11, "sum"),
+    Col("Part de résidants QPV", PCT, 10, "rate:Élèves mentorés résidant en QPV/Élèves mentorés"),
+    Col("Bénévolat valorisé (€)", MONEY, 14, "sum"),
+]
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def _acad_row(name: str, group: list[Resultat]) -> list:
+    counted = [r for r in group if r.in_totals]
+    f = total([r.figures for r in counted])  # type: ignore[misc]
+    a = f.activite
+    statuses = [r.statut for r in group]
+    return [
+        name,
+        len(group),
+        statuses.count(VALIDE),
+        statuses.count(A_CORRIGER),
+        statuses.count(ILLISIBLE) + statuses.count(DOUBLON),
+        f.eleves_mentores,
+        f.mentors,
+        f.dotation,
+        f.report,
+        f.disponibles,
+        f.eligibles,
+        f.reversements,
+        f.ineligibles,
+        f.reliquat_reporte,
+        f.a_reverser,
+        f.taux,
+        a.rencontres,
+        round(a.heures_rencontres, 2),
+        a.presentiel,
+        _ratio(a.presentiel, a.rencontres),
+        a.en_etablissement,
+        _ratio(a.en_etablissement, a.rencontres),
+        a.visites,
+        _ratio(a.rencontres, f.eleves_mentores),
+        f.boursiers,
+        _ratio(f.boursiers, f.eleves_mentores),
+        f.qpv,
+        _ratio(f.qpv, f.eleves_mentores),
+        f.benevolat,
+    ]
+
+
+def _sheet_academies(wb, fmt, results) -> Placed:
+    ws = wb.add_worksheet("Académies")
+    groups: dict[str, list[Resultat]] = defaultdict(list)
+    for r in results:
+        groups[r.etablissement.get("academie") or NON_DETERMINEE].append(r)
+    names = sorted(groups, key=lambda n: (n == NON_DETERMINEE, n))
+    rows = [_acad_row(n, groups[n]) for n in names]
+    return write_table(ws, fmt, ACAD_COLUMNS, rows)
+
+
+FILIERE_COLUMNS = [
+    Col("Filière", TEXT, 16),
+    Col("Élèves", INT, 10, "sum"),
+    Col("Élèves mentorés", INT, 10, "sum"),
+    Col("Boursiers", INT, 10, "sum"),
+    Col("Part de boursiers", PCT, 10, "rate:Boursiers/Élèves"),
+    Col("Résidants QPV", INT, 10, "sum"),
+    Col("Part de résidants QPV", PCT, 10, "rate:Résidants QPV/Élèves"),
+    Col("Abandons", INT, 10, "sum"),
+    Col("Part d'abandons", PCT, 10, "rate:Abandons/Élèves"),
+]
+
+
+def _sheet_filieres(wb, fmt, totals: Figures) -> Placed:
+    ws = wb.add_worksheet("Filières")
+    rows = []
+    for filiere in FILIERES:
+        c = totals.par_filiere.get(filiere, {})
+        n = c.get("eleves", 0)
+        rows.append(
+            [
+                filiere,
+                n,
+                c.get("mentores", 0),
+                c.get("boursiers", 0),
+                _ratio(c.get("boursiers", 0), n),
+                c.get("qpv", 0),
+                _ratio(c.get("qpv", 0), n),
+                c.get("abandons", 0),
+                _ratio(c.get("abandons", 0), n),
+            ]
+        )
+    placed = write_table(ws, fmt, FILIERE_COLUMNS, rows)
+    ws.write(
+        placed.total + 2,
+        0,
+        "Élèves de tous statuts ; les boursiers et résidants QPV sont "
+        "comptés parmi tous les élèves de la filière.",
+        fmt.note,
+    )
+    return placed
+
+
+PARTNER_COLUMNS = [
+    Col("UAI", TEXT, 11),
+    Col("Établissement", TEXT, 32),
+    Col("Code partenaire", TEXT, 10),
+    Col("Raison sociale", TEXT, 28),
+    Col("Type", TEXT, 12),
+    Col("SIRET", TEXT, 16),
+    Col("RNA", TEXT, 12),
+    Col("Convention signée", TEXT, 10),
+    Col("Référence de la convention", TEXT, 16),
+    Col("Début de la convention", DATE, 12),
+    Col("Fin de la convention", DATE, 12),
+    Col("Montant conventionné (€)", MONEY, 14, "sum"),
+    Col("Versements éligibles (€)", MONEY, 14, "sum"),
+    Col("Versements inéligibles (€)", MONEY, 14, "sum"),
+    Col("Reste sur la convention (€)", MONEY, 14, "sum"),
+    Col("Autre financement public", TEXT, 11),
+]
+
+
+def _date(value):
+    if value is None:
+        return None
+    return value.date() if hasattr(value, "date") and callable(value.date) else value
+
+
+def _sheet_partenaires(wb, fmt, results) -> Placed:
+    ws = wb.add_worksheet("Partenaires")
+    rows = []
+    for r in results:
+        if not r.in_totals:
+            continue
+        for p in r.partenaires:
+            montant = p.get("montant")
+            rest = max(0, montant - p["verse_eligible"]) if montant is not None else None
+            rows.append(
+                [
+                    r.uai,
+                    r.etablissement.get("nom"),
+                    p["code"],
+                    p.get("raison_sociale"),
+                    p.get("type"),
+                    p.get("siret"),
+                    p.get("rna"),
+                    p.get("convention"),
+                    p.get("reference"),
+                    _date(p.get("debut")),
+                    _date(p.get("fin")),
+                    montant,
+                    p["verse_eligible"],
+                    p["verse_ineligible"],
+                    rest,
+                    p.get("autre_financement"),
+                ]
+            )
+    return write_table(ws, fmt, PARTNER_COLUMNS, rows)
+
+
+REJET_COLUMNS = [
+    Col("UAI", TEXT, 11),
+    Col("Établissement", TEXT, 30),
+    Col("Fichier", TEXT, 28),
+    Col("Cellule", TEXT, 12),
+    Col("N° de pièce", TEXT, 11),
+    Col("Date", DATE, 11),
+    Col("Catégorie", TEXT, 26),
+    Col("Libellé", TEXT, 30),
+    Col("Payé à", TEXT, 20),
+    Col("Montant de la ligne (€)", MONEY, 13),
+    Col("Part inéligible (€)", MONEY, 13, "sum"),
+    Col("Motif", TEXT, 40),
+    Col("Code motif", TEXT, 22),
+]
+
+
+def _sheet_rejets(wb, fmt, results, rules) -> Placed:
+    ws = wb.add_worksheet("Dépenses inéligibles")
+    labels = {c.code: c.libelle for c in rules.categories}
+    rows = []
+    for r in results:
+        if not r.in_totals:
+            continue
+        mask = masker(r.codes_personnels)
+        for x in r.rejets:
+            rows.append(
+                [
+                    r.uai,
+                    r.etablissement.get("nom"),
+                    r.fichier,
+                    f"Dépenses!{_montant_letter()}{x['ligne']}",
+                    x.get("piece"),
+                    _date(x.get("date")),
+                    labels.get(x.get("categorie"), x.get("categorie")),
+                    mask(x.get("libelle")),
+                    mask(x.get("paye_a")),
+                    x.get("montant"),
+                    x["cents"],
+                    MOTIFS[x["code"]],
+                    x["code"],
+                ]
+            )
+    return write_table(ws, fmt, REJET_COLUMNS, rows)
+
+
+def _montant_letter() -> str:
+    from ..schema import DEPENSES
+
+    return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[[c.key for c in DEPENSES.columns].index("montant")]
+
+
+ANOMALY_COLUMNS = [
+    Col("UAI", TEXT, 11),
+    Col("Établissement", TEXT, 30),
+    Col("Fichier", TEXT, 30),
+    Col("Feuille", TEXT, 16),
+    Col("Cellule", TEXT, 8),
+    Col("Gravité", TEXT, 13),
+    Col("Code", TEXT, 22),
+    Col("Message", TEXT, 90),
+    Col("Valeur lue", TEXT, 20),
+]
+
+
+def _sheet_anomalies(wb, fmt, results) -> Placed:
+    ws = wb.add_worksheet("Anomalies")
+    rows = []
+    for r in results:
+        mask = masker(r.codes_personnels)
+        for a in sorted_anomalies(r.anomalies):
+            rows.append(
+                [
+                    r.uai,
+                    r.etablissement.get("nom"),
+                    r.fichier,
+                    a.feuille,
+                    a.cellule,
+                    str(a.gravite),
+                    a.code,
+                    mask(a.message),
+                    mask(a.valeur),
+                ]
+            )
+    placed = write_table(ws, fmt, ANOMALY_COLUMNS, rows)
+    colors = {
+        Gravite.BLOQUANT: "#FFC7CE",
+        Gravite.AVERTISSEMENT: "#FFEB9C",
+        Gravite.INFORMATION: "#DDEBF7",
+    }
+    if rows:
+        span = (placed.first, 5, placed.last, 5)
+        for gravite, color in colors.items():
+            ws.conditional_format(
+                *span,
+                {
+                    "type": "cell",
+                    "criteria": "==",
+                    "value": f'"{gravite}"',
+                    "format": wb.add_format({"bg_color": color}),
+                },
+            )
+    return placed
+
+
+# --------------------------------------------------------------------- Contrôles
+
+
+CONTROL_COLUMNS = [
+    Col("Fichier", TEXT, 40),
+    Col("SHA-256", TEXT, 66),
+    Col("Statut du classeur", TEXT, 13),
+    Col("Lignes de dépenses lues", INT, 11, "sum"),
+    Col("Montants lus (€)", MONEY, 14, "sum"),
+    Col("Éligibles (€)", MONEY, 14, "sum"),
+    Col("Inéligibles (€)", MONEY, 14, "sum"),
+    Col("Écart (€)", MONEY, 10, "sum"),
+]
+
+
+def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed], run: Run):
+    ws = wb.add_worksheet("Contrôles")
+    ws.write(0, 0, "Conservation des montants (classeurs comptés dans les totaux)", fmt.subtitle)
+    etab, rejets = placed["Établissements"], placed["Dépenses inéligibles"]
+    nb_rejet_rows = sum(len(r.rejets) for r in results if r.in_totals)
+    ecart = totals.lus - totals.eligibles - totals.ineligibles
+    lines = [
+        ("Lignes de dépenses lues", None, totals.lignes, fmt.integer),
+        ("Montants lus (€)", None, totals.lus / 100, fmt.euro),
+        ("Dépenses éligibles (€)", None, totals.eligibles / 100, fmt.euro),
+        ("Dépenses inéligibles (€)", None, totals.ineligibles / 100, fmt.euro),
+        ("Écart : lus − éligibles − inéligibles (€)", "=ROUND(B4-B5-B6,2)", ecart / 100, fmt.euro),
+        (
+            "Éligibles, feuille Établissements (€)",
+            f"={etab.total_ref('Établissements', 'Dépenses éligibles (€)')}",
+            totals.eligibles / 100,
+            fmt.euro,
+        ),
+        (
+            "Inéligibles, feuille Dépenses inéligibles (€)",
+            f"={rejets.total_ref('Dépenses inéligibles', 'Part inéligible (€)')}"
+            if rejets.total is not None
+            else None,
+            totals.ineligibles / 100,
+            fmt.euro,
+        ),
+        (
+            "Lignes rejetées (au moins en partie), feuille Dépenses inéligibles",
+            None,
+            nb_rejet_rows,
+            fmt.integer,
+        ),
+    ]
+    for i, (label, formula, value, cell_format) in enumerate(lines, start=2):
+        ws.write_string(i, 0, label)
+        if formula:
+            ws.write_formula(i, 1, formula, cell_format, value)
+        else:
+            ws.write(i, 1, value, cell_format)
+    ok = ecart == 0
+    ws.write_string(len(lines) + 2, 0, "Résultat", fmt.bold)
+    verdict = '=IF(AND(B7=0,ROUND(B8-B5,2)=0,ROUND(B9-B6,2)=0),"Conforme","Écart à analyser")'
+    ws.write_formula(len(lines) + 2, 1, verdict, fmt.bold, "Conforme" if ok else "Écart à analyser")
+    top = len(lines) + 5
+    ws.write(top - 1, 0, "Fichiers lus, avec leur empreinte SHA-256", fmt.subtitle)
+    rows = []
+    for r in results:
+        f = r.figures
+        if f is None:
+            rows.append([r.fichier, r.sha256 or None, r.statut, None, None, None, None, None])
+        else:
+            rows.append(
+                [
+                    r.fichier,
+                    r.sha256,
+                    r.statut,
+                    f.lignes,
+                    f.lus,
+                    f.eligibles,
+                    f.ineligibles,
+                    f.lus - f.eligibles - f.ineligibles,
+                ]
+            )
+    placed_files = write_table(
+        ws,
+        fmt,
+        CONTROL_COLUMNS,
+        rows,
+        top=top,
+        keep=[r.in_totals for r in results],
+        filter_on=("Statut du classeur", DOUBLON),
+        total_label="Total (hors doublons)",
+    )
+    ws.freeze_panes(0, 0)
+    if run.ignores:
+        row = placed_files.total + 2
+        ws.write(
+            row,
+            0,
+            "Fichiers ignorés : sorties de mentorat-budget trouvées dans les dossiers",
+            fmt.subtitle,
+        )
+        for i, name in enumerate(run.ignores, start=1):
+            ws.write_string(row + i, 0, name)
+    ws.set_column(0, 0, 58)
+
+
+# -------------------------------------------------------------------- Paramètres
+
+
+def _sheet_parametres(wb, fmt, rules: Rules, run: Run, n_files: int) -> None:
+    ws = wb.add_worksheet("Paramètres")
+    euros = lambda cents: cents / 100  # noqa: E731
+    rows: list[tuple[str, object, object]] = [
+        ("Outil", f"mentorat-budget {__version__}", fmt.text),
+        ("Campagne", rules.campagne, fmt.text),
+        ("Fichier de règles", rules.source, fmt.text),
+        ("Forfait par élève (€)", euros(rules.forfait_cents), fmt.euro),
+        ("Début de la période d'éligibilité", rules.debut, fmt.date),
+        ("Fin de la période d'éligibilité", rules.fin, fmt.date),
+        ("Date limite de reversement à la DJEPVA", rules.date_limite_reversement, fmt.date),
+        ("Seuil du petit matériel par ligne (€)", euros(rules.petit_materiel_cents), fmt.euro),
+        (
+            "Écart au budget prévisionnel signalé au-delà de (%)",
+            rules.ecart_budget_pourcent,
+            fmt.text,
+        ),
+        ("Élèves en cours par mentor avant avertissement", rules.mentores_par_mentor, fmt.text),
+        ("Taux horaire du bénévolat valorisé (€)", euros(rules.taux_horaire_cents), fmt.euro),
+        ("Indemnités kilométriques (par mentor et par année civile)", ik_text(rules), fmt.wrap),
+        ("Dossiers lus", ", ".join(run.dossiers), fmt.wrap),
+        ("Classeurs trouvés", n_files, fmt.text),
+        ("Mode strict (--strict)", "Oui" if run.strict else "Non", fmt.text),
+    ]
+    ws.write_row(0, 0, ("Paramètre", "Valeur"), fmt.header)
+    for i, (label, value, cell_format) in enumerate(rows, start=1):
+        ws.write_string(i, 0, label)
+        if isinstance(value, dt.date):
+            ws.write_datetime(i, 1, value, cell_format)
+        else:
+            ws.write(i, 1, value, cell_format)
+    row = len(rows) + 2
+    ws.write_row(row, 0, ("Catégorie", "Code", "Éligible"), fmt.header)
+    for i, c in enumerate(rules.categories, start=row + 1):
+        ws.write_row(i, 0, (c.libelle, c.code, "Oui" if c.eligible else "Non"))
+    row += len(rules.categories) + 2
+    ws.write_row(row, 0, ("Motif d'inéligibilité", "Code"), fmt.header)
+    for i, (code, label) in enumerate(MOTIFS.items(), start=row + 1):
+        ws.write_row(i, 0, (label, code))
+    ws.set_column(0, 0, 56)
+    ws.set_column(1, 1, 70)
+    ws.set_column(2, 2, 10)
+    print_setup(ws, portrait=True)
+
+
+# ---------------------------------------------------------------------- Synthèse
+
+
+def _sheet_synthese(
+    wb: Workbook, ws, fmt, results, totals: Figures, rules: Rules, placed: dict[str, Placed]
+) -> None:
+    etab = placed["Établissements"]
+    sheet = "Établissements"
+    statut = (
+        f"{quote(sheet)}!${etab.letter('Statut du classeur')}${etab.first + 1}:"
+        f"${etab.letter('Statut du classeur')}${max(etab.last, etab.first) + 1}"
+    )
+    statuses = [r.statut for r in results]
+
+    def ref(header: str) -> str:
+        return f"={etab.total_ref(sheet, header)}"
+
+    ws.write(
+        0,
+        0,
+        f"Bilan du Plan mentorat au lycée professionnel — campagne {rules.campagne}",
+        fmt.title,
+    )
+    ws.write_row(2, 0, ("Indicateur", "Valeur"), fmt.header)
+    a = totals.activite
+    items: list[tuple[str, str | None, object, object]] = [
+        ("Campagne", None, rules.campagne, fmt.text),
+        ("Classeurs lus", f"=COUNTA({statut})", len(results), fmt.integer),
+        (
+            "Classeurs valides",
+            f'=COUNTIF({statut},"{VALIDE}")',
+            statuses.count(VALIDE),
+            fmt.integer,
+        ),
+        (
+            "Classeurs à corriger",
+            f'=COUNTIF({statut},"{A_CORRIGER}")',
+            statuses.count(A_CORRIGER),
+            fmt.integer,
+        ),
+        (
+            "Classeurs illisibles",
+            f'=COUNTIF({statut},"{ILLISIBLE}")',
+            statuses.count(ILLISIBLE),
+            fmt.integer,
+        ),
+        (
+            "Classeurs en double (hors totaux)",
+            f'=COUNTIF({statut},"{DOUBLON}")',
+            statuses.count(DOUBLON),
+            fmt.integer,
+        ),
+        ("Élèves mentorés", ref("Élèves mentorés"), totals.eleves_mentores, fmt.integer),
+        ("Mentors", ref("Mentors"), totals.mentors, fmt.integer),
+        ("Dotations notifiées (€)", ref("Dotation notifiée (€)"), totals.dotation, fmt.euro),
+        ("Reports N-1 (€)", ref("Report N-1 (€)"), totals.report, fmt.euro),
+        ("Crédits disponibles (€)", ref("Crédits disponibles (€)"), totals.disponibles, fmt.euro),
+        ("Dépenses éligibles (€)", ref("Dépenses éligibles (€)"), totals.eligibles, fmt.euro),
+        (
+            "Reversements aux partenaires (€)",
+            ref("dont reversements aux partenaires (€)"),
+            totals.reversements,
+            fmt.euro,
+        ),
+        ("Dépenses inéligibles (€)", ref("Dépenses inéligibles (€)"), totals.ineligibles, fmt.euro),
+        ("Reliquats (€)", ref("Reliquat (€)"), totals.reliquat, fmt.euro),
+        ("Dépassements (€)", ref("Dépassement (€)"), totals.depassement, fmt.euro),
+        ("Reliquats reportés (€)", ref("Reliquat reporté (€)"), totals.reliquat_reporte, fmt.euro),
+        (
+            "À reverser à la DJEPVA (€)",
+            ref("À reverser à la DJEPVA (€)"),
+            totals.a_reverser,
+            fmt.euro,
+        ),
+        ("Date limite de reversement", None, rules.date_limite_reversement, fmt.date),
+        ("Taux de consommation", ref("Taux de consommation"), totals.taux or 0, fmt.percent),
+        ("Bénévolat valorisé (€)", None, totals.benevolat, fmt.euro),
+        ("Rencontres", None, a.rencontres, fmt.integer),
+        ("Heures de rencontre", None, round(a.heures_rencontres, 2), fmt.number),
+        (
+            "Part des rencontres en présentiel",
+            None,
+            _ratio(a.presentiel, a.rencontres) or 0,
+            fmt.percent,
+        ),
+        (
+            "Part des rencontres dans l'établissement",
+            None,
+            _ratio(a.en_etablissement, a.rencontres) or 0,
+            fmt.percent,
+        ),
+        ("Visites d'entreprise", None, a.visites, fmt.integer),
+        (
+            "Rencontres par élève mentoré",
+            None,
+            round(_ratio(a.rencontres, totals.eleves_mentores) or 0, 2),
+            fmt.number,
+        ),
+        (
+            "Part de boursiers parmi les élèves mentorés",
+            None,
+            _ratio(totals.boursiers, totals.eleves_mentores) or 0,
+            fmt.percent,
+        ),
+        (
+            "Part de résidants QPV parmi les élèves mentorés",
+            None,
+            _ratio(totals.qpv, totals.eleves_mentores) or 0,
+            fmt.percent,
+        ),
+    ]
+    money = {fmt.euro}
+    for i, (label, formula, value, cell_format) in enumerate(items, start=3):
+        ws.write_string(i, 0, label)
+        cached = value / 100 if cell_format in money else value
+        if formula:
+            ws.write_formula(i, 1, formula, cell_format, cached)
+        elif isinstance(value, dt.date):
+            ws.write_datetime(i, 1, value, cell_format)
+        else:
+            ws.write(i, 1, cached, cell_format)
+    end = 3 + len(items)
+    ws.write(
+        end + 1,
+        0,
+        "Les totaux excluent les classeurs en double. Le bénévolat valorisé "
+        "est indicatif (comptes 86/87).",
+        fmt.note,
+    )
+    ws.set_column(0, 0, 48)
+    ws.set_column(1, 1, 18)
+    ws.set_column(3, 3, 38)
+    ws.set_column(4, 4, 16)
+    _charts(wb, ws, fmt, totals, rules, placed)
+    print_setup(ws, portrait=True)
+
+
+def _charts(wb, ws, fmt, totals: Figures, rules: Rules, placed: dict[str, Placed]) -> None:
+    etab = placed["Établissements"]
+    ws.write_row(2, 3, ("Catégorie", "Dépenses éligibles (€)"), fmt.header)
+    categories = _eligible_categories(rules)
+    for i, c in enumerate(categories, start=3):
+        ws.write_string(i, 3, c.libelle)
+        ws.write_formula(
+            i,
+            4,
+            f"={etab.total_ref('Établissements', f'{c.libelle} (€)')}",
+            fmt.euro,
+            totals.par_categorie.get(c.code, 0) / 100,
+        )
+    last = 2 + len(categories)
+    chart = wb.add_chart({"type": "bar"})
+    chart.add_series(
+        {
+            "name": "Dépenses éligibles (€)",
+            "categories": ["Synthèse", 3, 3, last, 3],
+            "values": ["Synthèse", 3, 4, last, 4],
+            "data_labels": {"value": True, "num_format": '#,##0 "€"'},
+            "fill": {"color": "#2F5597"},
+        }
+    )
+    chart.set_title({"name": "Dépenses éligibles par catégorie"})
+    chart.set_legend({"none": True})
+    chart.set_x_axis({"num_format": '#,##0 "€"'})
+    chart.set_y_axis({"reverse": True})
+    ws.insert_chart(last + 2, 3, chart, {"x_scale": 1.3, "y_scale": 1.1})
+    acad = placed["Académies"]
+    if acad.last >= acad.first:
+        col = acad.col("Dépenses éligibles (€)")
+        chart2 = wb.add_chart({"type": "column"})
+        chart2.add_series(
+            {
+                "name": "Dépenses éligibles (€)",
+                "categories": ["Académies", acad.first, 0, acad.last, 0],
+                "values": ["Académies", acad.first, col, acad.last, col],
+                "fill": {"color": "#548235"},
+            }
+        )
+        chart2.set_title({"name": "Dépenses éligibles par académie"})
+        chart2.set_legend({"none": True})
+        chart2.set_y_axis({"num_format": '#,##0 "€"'})
+        ws.insert_chart(last + 20, 3, chart2, {"x_scale": 1.3, "y_scale": 1.1})
+
+
+# ------------------------------------------------------------------------ entry
+
+
+def write_bilan(target: Path, results: list[Resultat], rules: Rules, run: Run) -> Figures:
+    """Write the bilan; returns the totals (establishments counted, duplicates excluded)."""
+    totals = total([r.figures for r in results if r.in_totals])  # type: ignore[misc]
+    title = f"Bilan du Plan mentorat au lycée professionnel — campagne {rules.campagne}"
+    created = dt.datetime(rules.campagne, 1, 1)
+    with atomic_workbook(
+        target, title, created, output=True, Document="bilan", Campagne=str(rules.campagne)
+    ) as wb:
+        fmt = Formats(wb)
+        synthese = wb.add_worksheet("Synthèse")
+        placed = {
+            "Établissements": _sheet_etablissements(wb, fmt, results, rules),
+            "Académies": _sheet_academies(wb, fmt, results),
+            "Filières": _sheet_filieres(wb, fmt, totals),
+            "Partenaires": _sheet_partenaires(wb, fmt, results),
+            "Dépenses inéligibles": _sheet_rejets(wb, fmt, results, rules),
+            "Anomalies": _sheet_anomalies(wb, fmt, results),
+        }
+        _sheet_controles(wb, fmt, results, totals, placed, run)
+        _sheet_parametres(wb, fmt, rules, run, len(results))
+        _sheet_synthese(wb, synthese, fmt, results, totals, rules, placed)
+        synthese.activate()
+    return totals

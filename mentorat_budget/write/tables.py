@@ -1,0 +1,150 @@
+"""A plain table on a worksheet: header, typed rows, and a total row made of formulas
+whose cached values are computed here, so Excel and LibreOffice both show them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+from .xlsx import Formats, print_setup
+
+MONEY, INT, PCT, DATE, TEXT, NUMBER = "money", "int", "pct", "date", "text", "number"
+
+
+@dataclass(frozen=True)
+class Col:
+    header: str
+    kind: str = TEXT
+    width: int = 14
+    # Total row: "sum" (of the rows kept), "rate:NUM/DEN" (two other headers), or "".
+    total: str = ""
+
+
+@dataclass
+class Placed:
+    """Where a written table landed (zero-based rows)."""
+
+    first: int
+    last: int  # last data row; first - 1 when there is no row
+    total: int | None
+    columns: Sequence[Col]
+
+    def col(self, header: str) -> int:
+        return [c.header for c in self.columns].index(header)
+
+    def letter(self, header: str) -> str:
+        return xl_col_to_name(self.col(header))
+
+    def total_ref(self, sheet: str, header: str) -> str:
+        """Absolute reference to the total cell of a column, for formulas elsewhere."""
+        assert self.total is not None
+        return f"{quote(sheet)}!${self.letter(header)}${self.total + 1}"
+
+
+def quote(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+def _cell_format(kind: str, fmt: Formats, bold: bool = False):
+    if bold:
+        return {MONEY: fmt.euro_bold, PCT: fmt.percent_bold, INT: fmt.integer_bold}.get(
+            kind, fmt.total
+        )
+    return {
+        MONEY: fmt.euro,
+        PCT: fmt.percent,
+        DATE: fmt.date,
+        INT: fmt.integer,
+        NUMBER: fmt.number,
+    }.get(kind, fmt.text)
+
+
+def write_value(ws: Worksheet, row: int, col: int, kind: str, value, cell_format) -> None:
+    """Money arrives in integer cents and is written in euros; None is an empty cell."""
+    if value is None or (isinstance(value, float) and value != value):
+        ws.write_blank(row, col, None, cell_format)
+    elif kind == MONEY:
+        ws.write_number(row, col, value / 100, cell_format)
+    elif isinstance(value, dt.date):
+        ws.write_datetime(row, col, value, cell_format)
+    elif isinstance(value, bool):
+        ws.write_string(row, col, "Oui" if value else "Non", cell_format)
+    elif isinstance(value, int | float):
+        ws.write_number(row, col, value, cell_format)
+    else:
+        ws.write_string(row, col, str(value), cell_format)
+
+
+def write_table(
+    ws: Worksheet,
+    fmt: Formats,
+    columns: Sequence[Col],
+    rows: Sequence[Sequence],
+    top: int = 0,
+    total_label: str = "Total",
+    keep: Sequence[bool] | None = None,
+    filter_on: tuple[str, str] | None = None,
+) -> Placed:
+    """Header at `top`, rows below, then a total row if any column has a total.
+
+    `keep` says which rows count in the totals; the formula then sums only the rows
+    whose `filter_on` column differs from the given value (e.g. Statut <> Doublon).
+    """
+    ws.write_row(top, 0, [c.header for c in columns], fmt.header)
+    ws.set_row(top, 30)
+    formats = [_cell_format(c.kind, fmt) for c in columns]
+    for r, row in enumerate(rows, start=top + 1):
+        for c, (column, value) in enumerate(zip(columns, row, strict=True)):
+            write_value(ws, r, c, column.kind, value, formats[c])
+    for c, column in enumerate(columns):
+        ws.set_column(c, c, column.width)
+    first, last = top + 1, top + len(rows)
+    ws.freeze_panes(top + 1, 0)
+    ws.autofilter(top, 0, max(last, top), len(columns) - 1)
+    print_setup(ws, (top, top))
+    placed = Placed(first, last, None, columns)
+    if not any(c.total for c in columns):
+        return placed
+    placed.total = last + 1
+    _write_totals(ws, fmt, placed, rows, total_label, keep, filter_on)
+    return placed
+
+
+def _write_totals(ws, fmt, placed: Placed, rows, label, keep, filter_on) -> None:
+    columns, total = placed.columns, placed.total
+    kept = [row for i, row in enumerate(rows) if keep is None or keep[i]]
+    sums: dict[str, float] = {}
+    ws.write_string(total, 0, label, fmt.total)
+    for c, column in enumerate(columns):
+        if c == 0:
+            continue
+        bold = _cell_format(column.kind, fmt, bold=True)
+        letter = xl_col_to_name(c)
+        span = f"{letter}{placed.first + 1}:{letter}{max(placed.last, placed.first) + 1}"
+        if column.total == "sum":
+            value = sum(row[c] or 0 for row in kept)
+            sums[column.header] = value
+            cached = value / 100 if column.kind == MONEY else value
+            if not rows:
+                ws.write_number(total, c, 0, bold)
+            elif filter_on is None:
+                ws.write_formula(total, c, f"=SUM({span})", bold, cached)
+            else:
+                key = xl_col_to_name(placed.col(filter_on[0]))
+                crit = f"{key}{placed.first + 1}:{key}{placed.last + 1}"
+                ws.write_formula(
+                    total, c, f'=SUMIFS({span},{crit},"<>{filter_on[1]}")', bold, cached
+                )
+        elif column.total.startswith("rate:"):
+            num, den = column.total[5:].split("/")
+            value = sums.get(num, 0) / sums[den] if sums.get(den) else 0
+            n, d = placed.letter(num), placed.letter(den)
+            ws.write_formula(
+                total, c, f"=IF({d}{total + 1}>0,{n}{total + 1}/{d}{total + 1},0)", bold, value
+            )
+        else:
+            ws.write_blank(total, c, None, fmt.total)

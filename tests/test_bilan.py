@@ -1,0 +1,303 @@
+"""The analyst's bilan over folders of workbooks, as a finance officer would open it."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import python_calamine
+from click.testing import CliRunner
+
+from mentorat_budget.cli import main
+from mentorat_budget.write.bilan import ETAB_COLUMNS, SHEETS
+
+from .conftest import base_fill, lo_convert
+from .test_template import RECALC
+
+ROOT = Path(__file__).resolve().parents[1]
+EXEMPLES = ROOT / "workbooks" / "exemples"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def sheet_rows(path: Path, name: str) -> list[list]:
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+def synthese(path: Path) -> dict:
+    return {r[0]: r[1] for r in sheet_rows(path, "Synthèse")[3:] if r and r[0]}
+
+
+def table(path: Path, name: str, header_row: int = 0) -> list[dict]:
+    rows = sheet_rows(path, name)
+    headers = rows[header_row]
+    return [dict(zip(headers, r, strict=True)) for r in rows[header_row + 1 :] if any(r)]
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    target = tmp_path / "classeurs"
+    shutil.copytree(EXEMPLES, target)
+    return target
+
+
+def test_bilan_of_the_samples_has_the_nine_sheets_and_reconciles(folder, tmp_path):
+    out = tmp_path / "bilan.xlsx"
+    result = run("bilan", folder, "-o", out, "--jobs", 1)
+    assert result.exit_code == 0, result.output
+    assert "6 classeurs lus" in result.output
+    assert f"Bilan écrit : {out}" in result.output
+    assert openpyxl.load_workbook(out).sheetnames == list(SHEETS)
+    etab = table(out, "Établissements")
+    assert list(etab[0])[: len(ETAB_COLUMNS)] == [c.header for c in ETAB_COLUMNS]
+    assert "Déplacements des mentors (€)" in etab[0]
+    assert "Rémunération des mentors (€)" not in etab[0]
+    rows, total = etab[:-1], etab[-1]
+    assert total["UAI"] == "Total (hors doublons)"
+    assert len(rows) == 6
+    for key in (
+        "Dotation notifiée (€)",
+        "Dépenses éligibles (€)",
+        "Dépenses inéligibles (€)",
+        "Reliquat reporté (€)",
+        "À reverser à la DJEPVA (€)",
+    ):
+        assert total[key] == pytest.approx(sum(r[key] or 0 for r in rows), abs=0.001), key
+    for r in rows:  # per establishment: disponibles = dotation + report; reliquat split
+        assert r["Crédits disponibles (€)"] == pytest.approx(
+            r["Dotation notifiée (€)"] + r["Report N-1 (€)"]
+        )
+        assert r["Reliquat reporté (€)"] + r["À reverser à la DJEPVA (€)"] == pytest.approx(
+            r["Reliquat (€)"]
+        )
+    s = synthese(out)
+    assert s["Classeurs lus"] == 6
+    assert s["Dépenses éligibles (€)"] == pytest.approx(total["Dépenses éligibles (€)"])
+    assert s["Date limite de reversement"].isoformat() == "2025-12-31"
+    controles = {r[0]: r[1] for r in sheet_rows(out, "Contrôles") if r and r[0]}
+    assert controles["Résultat"] == "Conforme"
+    assert controles["Écart : lus − éligibles − inéligibles (€)"] == 0
+    assert controles["Montants lus (€)"] == pytest.approx(
+        controles["Dépenses éligibles (€)"] + controles["Dépenses inéligibles (€)"]
+    )
+    rejets = table(out, "Dépenses inéligibles")
+    assert rejets[-1]["Part inéligible (€)"] == pytest.approx(s["Dépenses inéligibles (€)"])
+
+
+def _money_cells_are_numbers(path: Path) -> None:
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Établissements"]
+    headers = [c.value for c in ws[1]]
+    col = headers.index("Dotation notifiée (€)") + 1
+    cell = ws.cell(2, col)
+    assert isinstance(cell.value, float | int)
+    assert "€" in cell.number_format
+    rate = ws.cell(2, headers.index("Taux de consommation") + 1)
+    assert "%" in rate.number_format
+
+
+def test_money_is_numbers_in_euro_format(folder, tmp_path):
+    out = tmp_path / "bilan.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    _money_cells_are_numbers(out)
+
+
+def test_two_runs_same_bytes_whatever_the_jobs(folder, tmp_path):
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    assert run("bilan", folder, "-o", a, "--jobs", 1).exit_code == 0
+    assert run("bilan", folder, "-o", b, "--jobs", 2).exit_code == 0
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_bilan_left_in_the_input_folder_is_not_read_back(folder):
+    out = folder / "bilan.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    again = run("bilan", folder, "-o", out)
+    assert again.exit_code == 0
+    assert "6 classeurs lus" in again.output
+    assert synthese(out)["Classeurs lus"] == 6
+    copy_elsewhere = folder / "sous-dossier" / "ancien-bilan.xlsx"
+    copy_elsewhere.parent.mkdir()
+    shutil.copy(out, copy_elsewhere)
+    third = run("bilan", folder, "-o", folder / "nouveau.xlsx")
+    assert "6 classeurs lus" in third.output
+    assert "sous-dossier/ancien-bilan.xlsx" in {
+        r[0] for r in sheet_rows(folder / "nouveau.xlsx", "Contrôles") if r
+    }
+
+
+def test_formula_like_text_comes_out_as_text(tmp_path, write_fill):
+    fill = copy.deepcopy(base_fill())
+    line = fill.lignes["depenses"][2]
+    line.update(
+        libelle='=HYPERLINK("http://x","y")', justificatif=False, paye_a="https://exemple.fr"
+    )
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(write_fill(fill), folder / "a.xlsx")
+    out = tmp_path / "bilan.xlsx"
+    assert run("bilan", folder, "-o", out, "--fiches", tmp_path / "fiches").exit_code == 0
+    rejets = table(out, "Dépenses inéligibles")
+    assert rejets[0]["Libellé"] == '=HYPERLINK("http://x","y")'
+    for produced in [out, *(tmp_path / "fiches").glob("*.xlsx")]:
+        with zipfile.ZipFile(produced) as z:
+            for name in z.namelist():
+                xml = z.read(name).decode("utf-8", "replace")
+                assert "HYPERLINK" not in re.sub(r"<t[^>]*>.*?</t>", "", xml, flags=re.S), name
+                assert "hyperlink" not in name.lower()
+
+
+def _two_establishments(tmp_path, write_fill) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    first = copy.deepcopy(base_fill())
+    shutil.copy(write_fill(first, "x.xlsx"), folder / "a-premier.xlsx")
+    second = copy.deepcopy(base_fill())
+    second.etablissement.update(uai="0690026D", nom="Lycée Lyon", academie="Lyon")
+    second.etablissement["poursuite"] = False
+    shutil.copy(write_fill(second, "y.xlsx"), folder / "b-second.xlsx")
+    return folder
+
+
+def test_same_uai_twice_keeps_the_first_and_marks_a_doublon(tmp_path, write_fill):
+    folder = _two_establishments(tmp_path, write_fill)
+    shutil.copy(folder / "a-premier.xlsx", folder / "c-copie.xlsx")
+    out = tmp_path / "bilan.xlsx"
+    result = run("bilan", folder, "-o", out)
+    assert result.exit_code == 0
+    rows = {r["Fichier"]: r for r in table(out, "Établissements")}
+    assert rows["c-copie.xlsx"]["Statut du classeur"] == "Doublon"
+    assert rows["a-premier.xlsx"]["Statut du classeur"] == "Valide"
+    total = (
+        rows["Total (hors doublons)"]
+        if "Total (hors doublons)" in rows
+        else table(out, "Établissements")[-1]
+    )
+    dotation = rows["a-premier.xlsx"]["Dotation notifiée (€)"]
+    assert total["Dotation notifiée (€)"] == pytest.approx(2 * dotation)  # not 3 ×
+    s = synthese(out)
+    assert s["Classeurs lus"] == 3
+    assert s["Classeurs en double (hors totaux)"] == 1
+    anomalies = table(out, "Anomalies")
+    assert any(a["Code"] == "ETA-DOUBLON" and a["Fichier"] == "c-copie.xlsx" for a in anomalies)
+    assert run("bilan", folder, "-o", out, "--strict").exit_code == 1
+
+
+def test_poursuite_non_means_returned_to_djepva(tmp_path, write_fill):
+    folder = _two_establishments(tmp_path, write_fill)
+    out = tmp_path / "bilan.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    rows = {r["Fichier"]: r for r in table(out, "Établissements")}
+    lyon, paris = rows["b-second.xlsx"], rows["a-premier.xlsx"]
+    assert lyon["Poursuite"] == "Non"
+    assert lyon["Reliquat reporté (€)"] == 0
+    assert lyon["Reliquat (€)"] > 0
+    assert lyon["À reverser à la DJEPVA (€)"] == pytest.approx(lyon["Reliquat (€)"])
+    assert paris["À reverser à la DJEPVA (€)"] == 0
+    assert synthese(out)["À reverser à la DJEPVA (€)"] == pytest.approx(lyon["Reliquat (€)"])
+
+
+def test_one_bad_file_never_stops_the_batch(tmp_path, write_fill):
+    folder = _two_establishments(tmp_path, write_fill)
+    (folder / "casse.xlsx").write_bytes(b"PK\x03\x04 pas un vrai zip")
+    (folder / "~$a-premier.xlsx").write_bytes(b"verrou d'Excel")
+    (folder / "notes.txt").write_text("pas un classeur")
+    out = tmp_path / "bilan.xlsx"
+    result = run("bilan", folder, "-o", out)
+    assert result.exit_code == 0, result.output
+    rows = {r["Fichier"]: r for r in table(out, "Établissements")}
+    assert set(rows) - {""} == {"a-premier.xlsx", "b-second.xlsx", "casse.xlsx"}
+    assert rows["casse.xlsx"]["Statut du classeur"] == "Illisible"
+    assert synthese(out)["Classeurs illisibles"] == 1
+    assert run("bilan", folder, "-o", out, "--strict").exit_code == 1
+
+
+def test_bilan_holds_no_student_or_mentor_code(folder, tmp_path):
+    out = tmp_path / "bilan.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    book = python_calamine.CalamineWorkbook.from_path(str(out))
+    cells = [str(c) for name in book.sheet_names for row in sheet_rows(out, name) for c in row]
+    cell_ref = re.compile(r"(?:[^!]+!)?[A-Z]{1,3}\d+")  # Dépenses!E14, or E14 in « Cellule »
+    found = [c for c in cells if re.search(r"\b[EM]\d{2,3}\b", c) and not cell_ref.fullmatch(c)]
+    assert found == []
+    # The inputs do hold such codes, and the rejected lines mention some of them.
+    assert any("[code masqué]" in c for c in cells)
+
+
+def test_fiches_hold_one_establishment_each(tmp_path, write_fill):
+    folder = _two_establishments(tmp_path, write_fill)
+    fiches = tmp_path / "fiches"
+    assert run("bilan", folder, "-o", tmp_path / "b.xlsx", "--fiches", fiches).exit_code == 0
+    produced = sorted(fiches.glob("*.xlsx"))
+    assert [p.name for p in produced] == [
+        "fiche-0690026D-lycee-lyon.xlsx",
+        "fiche-0750655E-lycee-professionnel-test.xlsx",
+    ]
+    for path in produced:
+        uai = path.name.split("-")[1]
+        other = {"0690026D", "0750655E"} - {uai}
+        content = "\n".join(
+            str(c)
+            for name in ("Synthèse", "Dépenses inéligibles", "Anomalies")
+            for row in sheet_rows(path, name)
+            for c in row
+        )
+        assert uai in content and other.pop() not in content
+
+
+def test_annotated_copies_for_workbooks_with_anomalies(tmp_path, write_fill):
+    folder = _two_establishments(tmp_path, write_fill)
+    broken = copy.deepcopy(base_fill())
+    broken.etablissement.update(uai="0750654D")
+    broken.lignes["depenses"][0]["montant"] = "12,5,0"
+    shutil.copy(write_fill(broken, "z.xlsx"), folder / "c-faux.xlsx")
+    copies = tmp_path / "annotes"
+    result = run("bilan", folder, "-o", tmp_path / "b.xlsx", "--annoter", copies)
+    assert result.exit_code == 0
+    annotated = copies / "c-faux-annote.xlsx"
+    assert annotated.exists()
+    assert "VAL-MONTANT" in openpyxl.load_workbook(annotated)["Dépenses"]["E3"].comment.text
+
+
+def test_no_folder_or_no_workbook_exits_2(tmp_path):
+    empty = tmp_path / "vide"
+    empty.mkdir()
+    result = run("bilan", empty, "-o", tmp_path / "b.xlsx")
+    assert result.exit_code == 2
+    assert "aucun classeur" in result.output
+    result = run("bilan", tmp_path / "absent", "-o", tmp_path / "b.xlsx")
+    assert result.exit_code == 2
+
+
+def test_libreoffice_recalculation_gives_the_cached_totals(folder, tmp_path, soffice):
+    out = tmp_path / "bilan.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    profile = tmp_path / "profile"
+    (profile / "user").mkdir(parents=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(RECALC)
+    recalc = [soffice[0], f"-env:UserInstallation={profile.as_uri()}", "--headless"]
+    converted = lo_convert(recalc, out, "xlsx", tmp_path / "lo")
+    for name in (
+        "Synthèse",
+        "Établissements",
+        "Académies",
+        "Filières",
+        "Contrôles",
+        "Dépenses inéligibles",
+    ):
+        mine, theirs = sheet_rows(out, name), sheet_rows(converted, name)
+        assert len(mine) == len(theirs), name
+        for r, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+            for c, (x, y) in enumerate(zip(a, b, strict=False)):
+                if isinstance(x, float) or isinstance(y, float):
+                    assert x == pytest.approx(y, abs=0.005), (name, r, c)
+                elif x != "" or y != "":
+                    assert x == y, (name, r, c)
