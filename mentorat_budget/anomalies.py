@@ -52,10 +52,6 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "feuille trop grande ({detail}) ; la limite est de {limite} lignes : supprimez les "
         "lignes vides ou inutiles en bas de la feuille",
     ),
-    "FIC-CAMPAGNE": (
-        B,
-        "aucune règle pour la campagne {valeur} ; campagnes connues : {connues}",
-    ),
     # Sheets and columns.
     "FEU-MANQUANTE": (
         B,

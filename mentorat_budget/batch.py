@@ -51,6 +51,7 @@ class Resultat:
     rejets: list[dict] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
     codes_personnels: set[str] = field(default_factory=set)
+    uai_lieu: tuple[str, str] = ("Établissement", "")  # the user's sheet name, UAI cell
     ignore: bool = False  # one of our own outputs
     annote: Path | None = None
 
@@ -131,6 +132,10 @@ def process(path: Path, fichier: str, rules: Rules | None, annoter: Path | None)
     result.campagne = applied.campagne
     if classeur.lisible:
         result.etablissement = {k: classeur.etablissement.get(k) for k in IDENTITY_KEYS}
+        result.uai_lieu = (
+            classeur.etablissement_sheet,
+            classeur.etablissement_cells.get("uai", ""),
+        )
         lines = classeur.eligibilite
         result.figures = figures.compute(classeur, lines, applied)
         result.partenaires = _partners(classeur, lines)
@@ -251,7 +256,7 @@ def mark_duplicates(results: list[Resultat]) -> None:
         if uai in first:
             result.statut = DOUBLON
             anomalies = Anomalies(result.fichier)
-            anomalies.add("ETA-DOUBLON", "Établissement", "", uai, premier=first[uai].fichier)
+            anomalies.add("ETA-DOUBLON", *result.uai_lieu, uai, premier=first[uai].fichier)
             result.anomalies.extend(anomalies)
         else:
             first[uai] = result

@@ -10,19 +10,13 @@ import pandas as pd
 from .academies import academie
 from .rules import Rules
 from .validate import ROW, Classeur, Table
+from .values import euros
 
 ACTIVE = ("En cours", "Terminé")  # statuses that count as mentored
 
 
 def _rows(table: Table, mask: pd.Series) -> pd.DataFrame:
     return table.frame.loc[mask.fillna(False).astype(bool)]
-
-
-def euros(cents: int) -> str:
-    """12345 -> `123,45 €` with a narrow no-break space between thousands."""
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}{units:,}".replace(",", "\u202f") + f",{rest:02d} €"
 
 
 def mentored_mask(eleves: pd.DataFrame) -> pd.Series:

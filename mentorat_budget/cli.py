@@ -318,7 +318,7 @@ def _write_fiches(folder: Path, results, rules) -> None:
 def _print_bilan(results, totals, rules, sortie, fiches, annoter) -> None:
     from collections import Counter
 
-    from .checks import euros
+    from .values import euros
 
     statuses = Counter(r.statut for r in results)
     words = {

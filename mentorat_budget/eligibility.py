@@ -17,6 +17,7 @@ import pandas as pd
 from .anomalies import Anomalies
 from .rules import Rules
 from .validate import ROW, Classeur, Table
+from .values import euros
 
 VEHICULE = "Véhicule personnel"
 
@@ -234,20 +235,34 @@ def compute(classeur: Classeur, rules: Rules) -> Eligibilite:
 # ------------------------------------------------------------------- messages
 
 
-def _euros(cents: int) -> str:
-    from .checks import euros
-
-    return euros(cents)
-
-
 def _date(value) -> str:
     return pd.Timestamp(value).strftime("%d/%m/%Y") if pd.notna(value) else "?"
+
+
+def _shown(value: object) -> object:
+    """The content of a cell as the gestionnaire typed it: Oui/Non, or nothing."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "Oui" if value else "Non"
+    return value
+
+
+def _cell_key(row, table: Table) -> str:
+    key = _CELL_OF_MOTIF[row.code]
+    if row.code == "DEP-IK-DONNEES" and pd.notna(row.km):
+        key = "cv"  # the kilometres are there: the horsepower is what is missing
+    return key if key in table.letters else "montant"
 
 
 def rejection_anomalies(
     result: Eligibilite, classeur: Classeur, rules: Rules, anomalies: Anomalies
 ) -> None:
-    """Tell the gestionnaire, on the cell that decides it, why each euro is ineligible."""
+    """Tell the gestionnaire, on the cell that decides it, why each euro is ineligible.
+
+    Lines whose amount, date, category or N° de pièce could not be read already carry a
+    blocking anomaly on that cell: they get no second message.
+    """
     if "depenses" not in classeur.tables:
         return
     table: Table = classeur.tables["depenses"]
@@ -255,40 +270,33 @@ def rejection_anomalies(
     arrete = classeur.etablissement.get("date_arrete")
     fin = min(rules.fin, arrete) if arrete else rules.fin
     rejets = result.rejets
-    for row in rejets.loc[~rejets["code"].isin(_ALREADY_REPORTED)].itertuples(index=False):
-        key = _CELL_OF_MOTIF[row.code]
-        if key not in table.letters:
-            key = "montant"
+    told = ~rejets["code"].isin(_ALREADY_REPORTED) & ~(
+        (rejets["code"] == "DEP-CATEGORIE") & rejets["categorie"].isna()
+    )
+    for row in rejets.loc[told].itertuples(index=False):
+        key = _cell_key(row, table)
         cents, amount = int(row.cents), int(row.montant)
         fields = {
-            "partie": "en totalité" if cents == amount else f"pour {_euros(cents)}",
-            "montant": _euros(amount),
-            "ineligible": _euros(cents),
-            "eligible": _euros(amount - int(row.ineligible)),
+            "partie": "en totalité" if cents == amount else f"pour {euros(cents)}",
+            "montant": euros(amount),
+            "ineligible": euros(cents),
+            "eligible": euros(amount - int(row.ineligible)),
         }
-        value: object = row.montant
+        value = _shown(getattr(row, key))
         if row.code == "DEP-CATEGORIE":
-            category = labels.get(row.categorie)
-            value = category.libelle if category else ""
-            fields["aide"] = category.aide if category else ""
+            value, fields["aide"] = labels[row.categorie].libelle, labels[row.categorie].aide
         elif row.code in ("DEP-PERIODE", "DEP-CONVENTION-PERIODE"):
             value = _date(row.date)
             start, end = (
-                (row.conv_debut, row.conv_fin) if row.code != "DEP-PERIODE" else (rules.debut, fin)
+                (rules.debut, fin) if row.code == "DEP-PERIODE" else (row.conv_debut, row.conv_fin)
             )
             fields.update(debut=_date(start), fin=_date(end))
-        elif row.code == "DEP-CONVENTION":
-            value = row.paye_a
         elif row.code == "DEP-PLAFOND-CONVENTION":
-            fields["plafond"] = _euros(int(row.conv_montant) if pd.notna(row.conv_montant) else 0)
+            fields["plafond"] = euros(int(row.conv_montant) if pd.notna(row.conv_montant) else 0)
             value = row.partenaire
-        anomalies.add(
-            row.code,
-            table.name,
-            table.cell(key, getattr(row, ROW)),
-            value if row.code != "DEP-IK" else _euros(amount),
-            **fields,
-        )
+        elif key == "montant":
+            value = euros(amount)
+        anomalies.add(row.code, table.name, table.cell(key, getattr(row, ROW)), value, **fields)
 
 
 def warnings(result: Eligibilite, classeur: Classeur, rules: Rules, anomalies: Anomalies) -> None:
@@ -315,21 +323,21 @@ def warnings(result: Eligibilite, classeur: Classeur, rules: Rules, anomalies: A
             "DEP-PETIT-MATERIEL",
             depenses.name,
             depenses.cell("montant", getattr(row, ROW)),
-            _euros(row.montant),
-            seuil=_euros(rules.petit_materiel_cents),
+            euros(row.montant),
+            seuil=euros(rules.petit_materiel_cents),
         )
     spent = lines.groupby("categorie")["montant"].sum()
     limit = 100 + rules.ecart_budget_pourcent
     for code, prevu in planned.items():
         realised = int(spent.get(code, 0))
-        if prevu and realised * 100 > prevu * limit:
+        if prevu > 0 and realised * 100 > prevu * limit:
             first = budget.frame.loc[budget.frame["categorie"] == code, ROW].iloc[0]
             anomalies.add(
                 "BUD-ECART",
                 budget.name,
                 budget.cell("montant", first),
-                _euros(prevu),
-                realise=_euros(realised),
+                euros(prevu),
+                realise=euros(realised),
                 ecart=round(realised * 100 / prevu - 100),
                 seuil=rules.ecart_budget_pourcent,
                 categorie=labels[code].libelle,

@@ -11,6 +11,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,18 @@ MAX_CELLS = 4_000_000  # rows × columns of one sheet, as calamine allocates the
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
+# What zipfile raises on damaged or unusual archives (RuntimeError: encrypted member,
+# NotImplementedError: unknown compression method).
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    RuntimeError,
+    NotImplementedError,
+)
 
 
 @dataclass
@@ -121,8 +134,8 @@ def _check_zip(data: bytes, anomalies: Anomalies, wanted: set[str]) -> tuple[str
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as e:
-        anomalies.add("FIC-CORROMPU", detail=f"archive zip illisible : {e}")
+    except ZIP_ERRORS as e:
+        anomalies.add("FIC-CORROMPU", detail=f"archive zip endommagée : {_reason(e)}")
         return None
     total = sum(i.file_size for i in infos)
     for info in infos:
@@ -159,8 +172,8 @@ def _check_zip(data: bytes, anomalies: Anomalies, wanted: set[str]) -> tuple[str
                     detail=f"{rows} lignes × {cols} colonnes",
                     limite=f"{MAX_ROWS:_}".replace("_", " "),
                 )
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        anomalies.add("FIC-CORROMPU", detail=f"archive zip illisible : {e}")
+    except ZIP_ERRORS as e:
+        anomalies.add("FIC-CORROMPU", detail=f"contenu compressé endommagé : {_reason(e)}")
         return None
     fmt = "xlsm" if any(n.endswith("vbaProject.bin") for n in names) else "xlsx"
     return fmt, too_big

@@ -160,7 +160,7 @@ def _check_minimum(ctx: _Context, sheet: str, cell: str, column: Column, value: 
     if not column.minimum or value is None or not _below_minimum(column, value):
         return True
     code = MINIMUM_CODES[column.minimum]
-    shown = v.as_text(value / 100) if column.kind is Kind.MONEY else value  # type: ignore[operator]
+    shown = v.euros(value) if column.kind is Kind.MONEY else value  # type: ignore[arg-type]
     ctx.anomalies.add(code, sheet, cell, shown, colonne=column.header, minimum=1)
     # A money amount stays in the data so that every euro read is accounted for.
     return column.kind is Kind.MONEY

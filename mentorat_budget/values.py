@@ -112,6 +112,13 @@ def parse_decimal_text(text: str) -> Decimal:
     return -value if negative else value
 
 
+def euros(cents: int) -> str:
+    """12345 -> `123,45 €`, with a narrow no-break space between thousands."""
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{units:,}".replace(",", "\u202f") + f",{rest:02d} €"
+
+
 def to_cents(amount: Decimal) -> int:
     """Decimal euros -> integer cents, rounded half up once."""
     return int(amount.quantize(CENT, rounding=ROUND_HALF_UP) * 100)
