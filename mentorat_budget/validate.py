@@ -249,7 +249,7 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: _Context) -> Table:
         if not _is_blank(row, indexes)
     ]
     lignes = [ligne for ligne, _ in body]
-    table = Table(sheet, raw.name, empty_frame(sheet), header_row=header_index + 1)
+    table = Table(sheet, raw.name, pd.DataFrame(), header_row=header_index + 1)
     data: dict[str, pd.Series] = {}
     for column in sheet.columns:
         if column.key not in positions:

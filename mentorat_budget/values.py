@@ -13,6 +13,7 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 UAI_KEY_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -31,6 +32,7 @@ class Illisible(ValueError):
 # --------------------------------------------------------------------------- text
 
 
+@lru_cache(maxsize=8192)
 def norm(text: object) -> str:
     """Loose key for headers, sheet names and list values.
 
