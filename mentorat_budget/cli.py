@@ -315,6 +315,13 @@ def _write_fiches(folder: Path, results, rules) -> None:
             write_fiche(folder / fiche_name(result), result, rules)
 
 
+def _plural(words: str, n: int) -> str:
+    """`anomalie bloquante` -> `anomalies bloquantes` when n > 1 (« à corriger » stays)."""
+    if n <= 1 or words in ("à corriger", "en double"):
+        return words
+    return " ".join(w + "s" for w in words.split())
+
+
 def _print_bilan(results, totals, rules, sortie, fiches, annoter) -> None:
     from collections import Counter
 
@@ -322,12 +329,14 @@ def _print_bilan(results, totals, rules, sortie, fiches, annoter) -> None:
 
     statuses = Counter(r.statut for r in results)
     words = {
-        "Valide": "valides",
+        "Valide": "valide",
         "À corriger": "à corriger",
-        "Illisible": "illisibles",
+        "Illisible": "illisible",
         "Doublon": "en double",
     }
-    detail = ", ".join(f"{statuses[s]} {w}" for s, w in words.items() if statuses[s])
+    detail = ", ".join(
+        f"{statuses[s]} {_plural(w, statuses[s])}" for s, w in words.items() if statuses[s]
+    )
     click.echo(f"Campagne {rules.campagne} : {len(results)} classeurs lus ({detail}).")
     click.echo(
         f"Crédits disponibles : {euros(totals.disponibles)} ; dépenses éligibles : "
@@ -340,7 +349,8 @@ def _print_bilan(results, totals, rules, sortie, fiches, annoter) -> None:
     )
     for r in results:
         if r.statut in ("Illisible", "Doublon", "À corriger"):
-            click.echo(f"  {r.statut:<11} {r.fichier} ({r.bloquantes} anomalie(s) bloquante(s))")
+            n = r.bloquantes
+            click.echo(f"  {r.statut:<11} {r.fichier} ({n} {_plural('anomalie bloquante', n)})")
     click.echo(f"Bilan écrit : {sortie}")
     if fiches is not None:
         click.echo(f"Fiches écrites dans : {fiches}")

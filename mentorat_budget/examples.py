@@ -170,23 +170,24 @@ class Generator:
             "dotation": dotation,
             "eleves_prevus": prevus,
             "report": 0,
-            "poursuite": rng.random() < 0.8,
+            "poursuite": rng.random() < 0.8 and self.index != 2,  # one sample returns credits
             "date_arrete": dt.date(self.year + 1, 6, 30) if rng.random() < 0.3 else None,
         }
-        partners = self.partners()
+        partners = self.partners(dotation)
         mentors = self.mentors(n, partners)
         eleves = self.eleves(n, mentors)
+        depenses = self.depenses(partners, mentors, dotation)
         fill.lignes = {
             "partenaires": partners,
             "mentors": mentors,
             "eleves": eleves,
-            "budget": self.budget(partners, dotation),
-            "depenses": self.depenses(partners, mentors, dotation),
+            "budget": self.budget(partners, depenses),
+            "depenses": depenses,
             "rencontres": self.rencontres(eleves),
         }
         return fill
 
-    def partners(self) -> list[dict]:
+    def partners(self, dotation: int) -> list[dict]:
         rng = self.rng
         rows = []
         names = rng.sample(ASSOCIATIONS, k=min(len(ASSOCIATIONS), self.size.partenaires[1]))
@@ -207,7 +208,7 @@ class Generator:
                     "date_signature": start - dt.timedelta(days=rng.randint(5, 40)),
                     "debut": start,
                     "fin": dt.date(self.year + 1, 8, 31),
-                    "montant": rng.randrange(15, 60) * 10000,
+                    "montant": dotation * rng.randrange(8, 18) // 100 // 10000 * 10000,
                     "autre_financement": False,
                 }
             )
@@ -274,29 +275,28 @@ class Generator:
             )
         return rows
 
-    def budget(self, partners: list[dict], dotation: int) -> list[dict]:
+    def budget(self, partners: list[dict], depenses: list[dict]) -> list[dict]:
+        """The annex of the conventions: what was planned, close to what is then spent."""
         rows = [
             {
                 "partenaire": p["code"],
-                "categorie": "Coordination et sourçage des mentors",
+                "categorie": self.rules.categorie("COORDINATION").libelle,
                 "montant": p["montant"],
             }
             for p in partners
         ]
-        rest = max(dotation - sum(p["montant"] for p in partners), 100000)
-        shares = {
-            "Déplacements des élèves": 35,
-            "Déplacements des mentors": 25,
-            "Communication": 20,
-            "Petit matériel et fournitures": 10,
-            "Formation des mentors": 10,
-        }
-        for label, share in shares.items():
+        spent: dict[str, int] = {}
+        for d in depenses:
+            category = self.rules.categorie(d["categorie"])
+            if category.code != "COORDINATION" and isinstance(d["montant"], int):
+                spent[category.libelle] = spent.get(category.libelle, 0) + d["montant"]
+        for label, amount in spent.items():
+            planned = amount * self.rng.randrange(90, 131) // 100
             rows.append(
                 {
                     "partenaire": None,
                     "categorie": label,
-                    "montant": rest * share // 100 // 100 * 100,
+                    "montant": max(10_000, planned // 1000 * 1000),
                 }
             )
         return rows
@@ -313,10 +313,14 @@ class Generator:
             (6, lambda: self._training()),
         ]
         weights = [w for w, _ in makers]
-        rows = [rng.choices(makers, weights=weights)[0][1]() for _ in range(n - len(partners) * 2)]
-        for p in partners:  # two instalments per convention
-            for k in (1, 2):
-                rows.append(self._partner_payment(p, k))
+        rows = [self._partner_payment(p, k) for p in partners for k in (1, 2)]
+        # Spend between 55 % and 102 % of the dotation (the benchmark size: exactly n lines).
+        target = dotation * rng.randrange(55, 103) // 100
+        spent = sum(r["montant"] for r in rows)
+        while len(rows) < n or (self.size is NORMAL and spent < target and len(rows) < 250):
+            row = rng.choices(makers, weights=weights)[0][1]()
+            rows.append(row)
+            spent += row["montant"]
         rng.shuffle(rows)
         rows.sort(key=lambda r: r["date"])
         for i, row in enumerate(rows, 1):

@@ -148,7 +148,8 @@ def personal_codes(classeur: Classeur) -> set[str]:
         codes |= set(classeur.table(key).frame["code"].dropna())
     for text in classeur.table("rencontres").frame["eleves"].dropna():
         codes |= set(split_codes(text))
-    codes |= set(classeur.table("depenses").frame["mentor"].dropna())
+    for key in ("eleves", "depenses", "rencontres"):  # codes typed there, known or not
+        codes |= set(classeur.table(key).frame["mentor"].dropna())
     return codes
 
 
