@@ -66,7 +66,9 @@ class Eligibilite:
         """One row per (line, reason) with the ineligible cents for that reason."""
         parts = []
         for code_col, cents_col in (("motif", "motif_cents"), ("motif2", "motif2_cents")):
-            part = self.lines.loc[self.lines[cents_col] != 0].copy()
+            # A rejected line appears even at 0 € (an unreadable amount): every line read
+            # is either counted eligible or listed here.
+            part = self.lines.loc[self.lines[code_col] != ""].copy()
             part["code"], part["cents"] = part[code_col], part[cents_col]
             parts.append(part)
         rejets = pd.concat(parts).sort_values(["ordre", "cents"], kind="stable")
@@ -171,8 +173,11 @@ def compute(classeur: Classeur, rules: Rules) -> Eligibilite:
         & (date >= conv_start)
         & (date <= conv_end)
     )
-    piece = lines["piece"].str.upper()
-    duplicate = (piece.duplicated(keep="first") & piece.notna()).to_numpy()
+    # The duplicate is the later one in the sheet, the line the verifier points at.
+    in_sheet = lines.sort_values(ROW)
+    piece = in_sheet["piece"].str.upper()
+    repeated = in_sheet.loc[(piece.duplicated(keep="first") & piece.notna()).to_numpy(), ROW]
+    duplicate = lines[ROW].isin(repeated).to_numpy()
     car = lines["transport"].eq(VEHICULE).fillna(False).to_numpy(dtype=bool)
     km_ok = lines["km"].notna().to_numpy() & lines["cv"].notna().to_numpy()
 
