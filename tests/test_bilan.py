@@ -12,6 +12,8 @@ import openpyxl
 import pytest
 import python_calamine
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mentorat_budget.cli import main
 from mentorat_budget.write.bilan import ETAB_COLUMNS, SHEETS
@@ -301,3 +303,33 @@ def test_libreoffice_recalculation_gives_the_cached_totals(folder, tmp_path, sof
                     assert x == pytest.approx(y, abs=0.005), (name, r, c)
                 elif x != "" or y != "":
                     assert x == y, (name, r, c)
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 4))
+def test_batch_totals_reconcile_with_the_lines(tmp_path_factory, seed, n):
+    """Whatever the workbooks (samples with their mistakes), the bilan's totals are the sums
+    of the lines: read = eligible + ineligible to the cent, ineligible = Σ rejected parts,
+    reliquat = reporté + à reverser."""
+    from mentorat_budget.batch import discover, run_batch
+    from mentorat_budget.examples import write_examples
+    from mentorat_budget.figures import total
+    from mentorat_budget.rules import for_campagne
+
+    folder = tmp_path_factory.mktemp("lot")
+    rules = for_campagne(2024)
+    write_examples(folder, n, seed, rules)
+    results, _ = run_batch(discover([folder]), rules, jobs=1)
+    counted = [r for r in results if r.in_totals]
+    t = total([r.figures for r in counted])
+    assert t.lus == t.eligibles + t.ineligibles
+    assert t.ineligibles == sum(x["cents"] for r in counted for x in r.rejets)
+    assert t.reliquat == t.reliquat_reporte + t.a_reverser
+    assert t.eligibles == sum(t.par_categorie.values())
+    assert t.ineligibles == sum(t.par_motif.values())
+    for r in counted:
+        f = r.figures
+        assert f.reliquat * f.depassement == 0
+        assert f.disponibles - f.eligibles == f.reliquat - f.depassement
