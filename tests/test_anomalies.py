@@ -276,7 +276,7 @@ def test_fic_corrompu_damaged_member_is_an_anomaly_not_a_traceback(
 
 @covers("FIC-CHIFFRE")
 def test_fic_chiffre(fill, write_fill, tmp_path, check):
-    ooxml = pytest.importorskip("msoffcrypto.format.ooxml")
+    from msoffcrypto.format import ooxml  # a test dependency (pyproject, extra "test")
     path = tmp_path / "protege.xlsx"
     with write_fill(fill).open("rb") as source, path.open("wb") as target:
         ooxml.OOXMLFile(source).encrypt("secret", target)
