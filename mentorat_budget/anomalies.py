@@ -142,6 +142,11 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "UAI {valeur} déjà présente dans « {premier} » : ce classeur est écarté des totaux ; "
         "retirez le doublon ou corrigez l'UAI",
     ),
+    "REP-DOUBLON": (
+        B,
+        "UAI {valeur} déjà listée en ligne {premiere} : cette ligne ne reçoit rien ; "
+        "supprimez le doublon",
+    ),
     # Students.
     "ELV-FILIERE": (
         B,

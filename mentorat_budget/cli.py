@@ -80,6 +80,7 @@ def main() -> None:
 
 
 @main.command(context_settings=CONTEXT)
+@click.argument("dossier", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--sortie",
@@ -87,13 +88,35 @@ def main() -> None:
     default=None,
     help="Fichier à écrire (défaut : modele-etablissement-CAMPAGNE.xlsx).",
 )
+@click.option(
+    "--depuis",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="NOTIFICATION",
+    help="Écrit dans DOSSIER un modèle pré-rempli par établissement de la "
+    "notification (UAI, nom, académie, dotation, élèves prévus).",
+)
 @campagne_option
 @regles_option
-def modele(sortie: Path | None, campagne: int | None, regles: Path | None) -> None:
-    """Écrit le classeur modèle vierge de l'établissement."""
+def modele(
+    dossier: Path | None,
+    sortie: Path | None,
+    depuis: Path | None,
+    campagne: int | None,
+    regles: Path | None,
+) -> None:
+    """Écrit le classeur modèle vierge de l'établissement, ou (avec --depuis) un modèle
+    pré-rempli par établissement d'une notification."""
     from . import rules as rules_mod
     from .write.template import write_template
 
+    if depuis is not None:
+        if dossier is None:
+            fail("--depuis demande le DOSSIER où écrire les modèles pré-remplis")
+        _prefill_from(depuis, dossier, campagne, regles)
+        return
+    if dossier is not None:
+        fail(f"« {dossier} » : un dossier ne sert qu'avec --depuis NOTIFICATION")
     chosen = load_rules(regles, campagne) or rules_mod.latest()
     target = writable_target(
         sortie or Path(f"modele-etablissement-{chosen.campagne}.xlsx"), "modèle"
@@ -103,6 +126,32 @@ def modele(sortie: Path | None, campagne: int | None, regles: Path | None) -> No
     except OSError as e:
         fail(f"impossible d'écrire {target} : {e.strerror or e}")
     click.echo(f"Modèle de la campagne {chosen.campagne} écrit : {target}")
+
+
+def _prefill_from(notification: Path, dossier: Path, campagne, regles) -> None:
+    from . import report
+    from . import rules as rules_mod
+    from .write.notification import notification_campaign, read_notification
+    from .write.template import write_prefilled
+
+    chosen = load_rules(regles, campagne or notification_campaign(notification))
+    chosen = chosen or rules_mod.latest()
+    rows, anomalies = read_notification(notification, chosen)
+    for anomaly in report.sorted_anomalies(anomalies):
+        click.echo(
+            f"  {anomaly.lieu:<18} {anomaly.gravite:<13} {anomaly.code:<16} {anomaly.message}",
+            err=True,
+        )
+    if not rows:
+        fail(f"aucun établissement lisible dans {notification}")
+    try:
+        dossier.mkdir(parents=True, exist_ok=True)
+        paths = write_prefilled(dossier, chosen, rows)
+    except OSError as e:
+        fail(f"impossible d'écrire dans {dossier} : {e.strerror or e}")
+    click.echo(
+        f"{len(paths)} modèles pré-remplis (campagne {chosen.campagne}) écrits dans {dossier}"
+    )
 
 
 @main.command(context_settings=CONTEXT)
@@ -357,3 +406,102 @@ def _print_bilan(results, totals, rules, sortie, fiches, annoter) -> None:
     if annoter is not None:
         n = sum(1 for r in results if r.annote)
         click.echo(f"{n} copies annotées écrites dans : {annoter}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("etablissements", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--enveloppe",
+    required=True,
+    metavar="EUROS",
+    help="Enveloppe à répartir, en euros entiers (ex. 250000).",
+)
+@click.option(
+    "-o",
+    "--sortie",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Classeur de notification à écrire (.xlsx).",
+)
+@click.option(
+    "--modeles",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DOSSIER",
+    help="Écrit aussi un modèle pré-rempli par établissement.",
+)
+@campagne_option
+@regles_option
+def repartir(
+    etablissements: Path,
+    enveloppe: str,
+    sortie: Path,
+    modeles: Path | None,
+    campagne: int | None,
+    regles: Path | None,
+) -> None:
+    """Répartit une enveloppe entre établissements (500 € par élève prévu au plus).
+
+    ETABLISSEMENTS est un classeur avec les colonnes UAI, Établissement et Élèves prévus.
+    Quand l'enveloppe est insuffisante, chacun reçoit sa part au prorata, en euros entiers,
+    les euros restants allant aux plus forts restes. Code de sortie 1 si des lignes ont été
+    écartées (anomalies bloquantes), 2 si la répartition n'a pas pu être faite.
+    """
+    from . import report
+    from . import rules as rules_mod
+    from .allocation import allocate
+    from .values import Illisible, euros, parse_decimal_text
+    from .write.notification import write_notification
+    from .write.template import write_prefilled
+
+    try:
+        amount = parse_decimal_text(enveloppe)
+    except Illisible:
+        fail(f"enveloppe illisible « {enveloppe} » ; saisissez des euros entiers, ex. 250000")
+    if amount < 0 or amount != int(amount):
+        fail(f"l'enveloppe se répartit en euros entiers positifs : « {enveloppe} »")
+    chosen = load_rules(regles, campagne) or rules_mod.latest()
+    writable_target(sortie, "notification")
+    result = allocate(etablissements, int(amount), chosen)
+    anomalies = result.anomalies
+    for feuille, items in report.grouped(anomalies):
+        click.echo(f"{feuille} — {len(items)} anomalie(s)")
+        for a in items:
+            click.echo(f"  {a.lieu:<16} {a.gravite:<13} {a.code:<16} {a.message}")
+    if not result.lignes and anomalies and not any(a.cellule for a in anomalies):
+        fail(f"impossible de lire {etablissements}")
+    try:
+        write_notification(sortie, result, chosen)
+        if modeles is not None:
+            modeles.mkdir(parents=True, exist_ok=True)
+            write_prefilled(
+                modeles,
+                chosen,
+                [
+                    {
+                        "uai": a.uai,
+                        "nom": a.nom,
+                        "academie": a.academie,
+                        "eleves": a.eleves,
+                        "dotation": a.dotation * 100,
+                    }
+                    for a in result.lignes
+                ],
+            )
+    except OSError as e:
+        fail(f"impossible d'écrire {e.filename or sortie} : {e.strerror or e}")
+    click.echo(
+        f"Campagne {chosen.campagne} : enveloppe de {euros(result.enveloppe * 100)} "
+        f"répartie entre {len(result.lignes)} établissements : "
+        f"{euros(result.total * 100)} notifiés (plafonds : "
+        f"{euros(result.plafonds * 100)})."
+    )
+    if result.non_reparti:
+        click.echo(
+            f"Non réparti : {euros(result.non_reparti * 100)} (l'enveloppe dépasse "
+            "la somme des plafonds)."
+        )
+    click.echo(f"Notification écrite : {sortie}")
+    if modeles is not None:
+        click.echo(f"{len(result.lignes)} modèles pré-remplis écrits dans : {modeles}")
+    sys.exit(BLOQUANT if anomalies.bloquantes else OK)

@@ -12,6 +12,7 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,7 +130,9 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
     return max(max(rows, default=0), n_row_tags), cols + max(unplaced, 0)
 
 
-def _check_zip(data: bytes, anomalies: Anomalies, wanted: set[str]) -> tuple[str, set[str]] | None:
+def _check_zip(
+    data: bytes, anomalies: Anomalies, key_of: Callable[[str], str | None]
+) -> tuple[str, set[str]] | None:
     """Format of a zip workbook and the sheets over the limits, or None if refused."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -160,7 +163,7 @@ def _check_zip(data: bytes, anomalies: Anomalies, wanted: set[str]) -> tuple[str
     too_big: set[str] = set()
     try:
         for name, member in _sheet_members(archive).items():
-            if norm(name) not in wanted or member not in names:
+            if key_of(name) is None or member not in names:
                 continue
             rows, cols = sheet_extent(_read_member(archive, archive.getinfo(member)))
             if rows > MAX_ROWS or rows * cols > MAX_CELLS:
@@ -170,7 +173,7 @@ def _check_zip(data: bytes, anomalies: Anomalies, wanted: set[str]) -> tuple[str
                     name,
                     "",
                     detail=f"{rows} lignes × {cols} colonnes",
-                    limite=f"{MAX_ROWS:_}".replace("_", " "),
+                    limite=f"{MAX_ROWS:_}".replace("_", "\u202f"),
                 )
     except ZIP_ERRORS as e:
         anomalies.add("FIC-CORROMPU", detail=f"contenu compressé endommagé : {_reason(e)}")
@@ -210,17 +213,25 @@ def _looks_like_text(data: bytes) -> bool:
     return True
 
 
-def wanted_sheet_keys() -> set[str]:
-    from .schema import SHEETS
-
-    return {k for s in SHEETS for k in s.keys}
+def schema_key(name: str) -> str | None:
+    """The schema sheet a user's sheet name stands for, or None (ignored sheets too)."""
+    sheet = sheet_for_name(name)
+    return sheet.key if sheet is not None and norm(name) not in IGNORED_SHEETS else None
 
 
 def read_workbook(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
     """Read the sheets the schema knows; None when the file cannot be read at all."""
+    return _read(Path(path), anomalies, schema_key)
+
+
+def read_any(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
+    """Read every sheet, keyed by its own name (for lists and notifications)."""
+    return _read(Path(path), anomalies, lambda name: name)
+
+
+def _read(path: Path, anomalies: Anomalies, key_of: Callable[[str], str | None]):
     import python_calamine
 
-    path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -231,7 +242,7 @@ def read_workbook(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
         return None
     too_big: set[str] = set()
     if fmt == "zip":
-        checked = _check_zip(data, anomalies, wanted_sheet_keys())
+        checked = _check_zip(data, anomalies, key_of)
         if checked is None:
             return None
         fmt, too_big = checked
@@ -246,11 +257,11 @@ def read_workbook(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
         return None
     raw = RawWorkbook(path, fmt, hashlib.sha256(data).hexdigest(), names)
     for name in names:
-        sheet = sheet_for_name(name)
-        if sheet is None or sheet.key in raw.sheets or norm(name) in IGNORED_SHEETS:
+        key = key_of(name)
+        if key is None or key in raw.sheets:
             continue
         if name in too_big:
-            raw.sheets[sheet.key] = RawSheet(name, [])
+            raw.sheets[key] = RawSheet(name, [])
             continue
         try:
             rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
@@ -258,15 +269,10 @@ def read_workbook(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
             anomalies.add("FIC-CORROMPU", name, detail=_reason(e))
             return None
         if len(rows) > MAX_ROWS:  # .ods and .xls are bounded here, after the size checks
-            anomalies.add(
-                "FIC-LIGNES",
-                name,
-                "",
-                detail=f"{len(rows)} lignes",
-                limite=f"{MAX_ROWS:_}".replace("_", " "),
-            )
+            limite = f"{MAX_ROWS:_}".replace("_", "\u202f")
+            anomalies.add("FIC-LIGNES", name, "", detail=f"{len(rows)} lignes", limite=limite)
             rows = []
-        raw.sheets[sheet.key] = RawSheet(name, rows)
+        raw.sheets[key] = RawSheet(name, rows)
     return raw
 
 

@@ -108,7 +108,7 @@ def empty_frame(sheet: Sheet) -> pd.DataFrame:
 
 
 @dataclass
-class _Context:
+class TypingContext:
     anomalies: Anomalies
     rules: Rules
     lookups: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -119,7 +119,7 @@ class _Context:
         return self.lookups[name]
 
 
-def _parse_cell(column: Column, raw: object, ctx: _Context) -> object:
+def _parse_cell(column: Column, raw: object, ctx: TypingContext) -> object:
     """One non-empty cell -> typed value; raises v.Illisible."""
     if column.kind is Kind.LIST:
         value = ctx.lookup(column.choices).get(v.norm(raw))
@@ -129,7 +129,7 @@ def _parse_cell(column: Column, raw: object, ctx: _Context) -> object:
     return PARSERS[column.kind](raw)
 
 
-def _choices_text(column: Column, ctx: _Context) -> str:
+def _choices_text(column: Column, ctx: TypingContext) -> str:
     shown = list(dict.fromkeys(ctx.lookup(column.choices).values()))
     if column.choices == "categories":
         shown = [c.libelle for c in ctx.rules.categories]
@@ -137,7 +137,7 @@ def _choices_text(column: Column, ctx: _Context) -> str:
 
 
 def _report(
-    ctx: _Context, sheet_name: str, cell: str, column: Column, raw: object, err: v.Illisible
+    ctx: TypingContext, sheet_name: str, cell: str, column: Column, raw: object, err: v.Illisible
 ) -> None:
     extra = {}
     if err.code in ("VAL-LISTE", "ELV-FILIERE"):
@@ -155,7 +155,9 @@ def _below_minimum(column: Column, value: object) -> bool:
     return column.minimum == "ge1" and value < 1  # type: ignore[operator]
 
 
-def _check_minimum(ctx: _Context, sheet: str, cell: str, column: Column, value: object) -> bool:
+def _check_minimum(
+    ctx: TypingContext, sheet: str, cell: str, column: Column, value: object
+) -> bool:
     """Report a value below the column's minimum; True when the value stays usable."""
     if not column.minimum or value is None or not _below_minimum(column, value):
         return True
@@ -167,7 +169,7 @@ def _check_minimum(ctx: _Context, sheet: str, cell: str, column: Column, value: 
 
 
 def _column_values(
-    column: Column, raws: list, rows: list[int], letter: str, sheet: str, ctx: _Context
+    column: Column, raws: list, rows: list[int], letter: str, sheet: str, ctx: TypingContext
 ) -> tuple[list, list[bool]]:
     """Typed values of one column (None where empty or unreadable), and the missing mask."""
     out: list = []
@@ -217,7 +219,7 @@ def _is_blank(row: list, indexes: list[int]) -> bool:
     return all(v.is_empty(row[i]) if i < len(row) else True for i in indexes)
 
 
-def type_table(sheet: Sheet, raw: RawSheet, ctx: _Context) -> Table:
+def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
     header = find_header(raw.rows, header_lookup(sheet))
     if header is None:
         if any(not v.is_empty(c) for row in raw.rows[: TITLE_ROWS + 1] for c in row):
@@ -300,7 +302,7 @@ def _find_key_value_columns(rows: list[list], lookup: dict[str, str]) -> tuple[i
     return 0, column, column + 1
 
 
-def type_etablissement(raw: RawSheet, ctx: _Context, classeur: Classeur) -> None:
+def type_etablissement(raw: RawSheet, ctx: TypingContext, classeur: Classeur) -> None:
     sheet = ETABLISSEMENT
     lookup = header_lookup(sheet)
     start, rub, val = _find_key_value_columns(raw.rows, lookup)
@@ -332,7 +334,7 @@ def type_etablissement(raw: RawSheet, ctx: _Context, classeur: Classeur) -> None
 # ---------------------------------------------------------------- the workbook
 
 
-def _check_unique(table: Table, ctx: _Context) -> None:
+def _check_unique(table: Table, ctx: TypingContext) -> None:
     column = table.sheet.code_column
     if column is None or table.frame.empty:
         return
@@ -357,7 +359,7 @@ def _check_unique(table: Table, ctx: _Context) -> None:
         )
 
 
-def _check_references(classeur: Classeur, ctx: _Context) -> None:
+def _check_references(classeur: Classeur, ctx: TypingContext) -> None:
     for table in classeur.tables.values():
         for column in table.sheet.columns:
             if not column.ref or column.key not in table.letters:
@@ -389,7 +391,7 @@ def validate(raw: RawWorkbook | None, classeur: Classeur, rules: Rules) -> Class
     """Type every sheet the schema knows and run the generic checks."""
     if raw is None:
         return classeur
-    ctx = _Context(classeur.anomalies, rules)
+    ctx = TypingContext(classeur.anomalies, rules)
     classeur.lisible, classeur.raw = True, raw
     classeur.format, classeur.sha256 = raw.format, raw.sha256
     for sheet in SHEETS:

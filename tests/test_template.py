@@ -21,12 +21,17 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "workbooks" / "modele-etablissement-2024.xlsx"
 
 
-def test_modele_writes_the_committed_template_byte_for_byte(tmp_path):
+@pytest.mark.parametrize("campagne", ["2024", "2025", None])
+def test_modele_writes_the_committed_template_byte_for_byte(tmp_path, campagne):
+    """Each campaign's template is committed; without --campagne, the latest is written."""
     out = tmp_path / "modele.xlsx"
-    result = CliRunner().invoke(main, ["modele", "-o", str(out)])
+    args = ["modele", "-o", str(out)] + (["--campagne", campagne] if campagne else [])
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "Modèle de la campagne 2024 écrit" in result.output
-    assert out.read_bytes() == COMMITTED.read_bytes()
+    year = campagne or "2025"
+    assert f"Modèle de la campagne {year} écrit" in result.output
+    committed = ROOT / "workbooks" / f"modele-etablissement-{year}.xlsx"
+    assert out.read_bytes() == committed.read_bytes()
 
 
 def test_committed_examples_are_what_the_seed_gives(tmp_path, rules):

@@ -491,3 +491,20 @@ def write_template(target: Path, rules: Rules, fill: Remplissage | None = None) 
         _write_lists(wb, rules, fmt)
         wb.worksheets()[0].activate()
     return Path(target)
+
+
+def write_prefilled(folder: Path, rules: Rules, establishments: list[dict]) -> list[Path]:
+    """One pre-filled template per establishment (UAI, name, académie, campaign, dotation in
+    cents, planned students), named after its UAI and name."""
+    from ..examples import slug
+
+    paths = []
+    for e in establishments:
+        fill = Remplissage(etablissement={
+            "uai": e["uai"], "nom": e.get("nom") or None, "academie": e.get("academie"),
+            "campagne": rules.campagne, "dotation": e["dotation"],
+            "eleves_prevus": e["eleves"],
+        })  # fmt: skip
+        name = f"{e['uai']}-{slug(e.get('nom') or 'etablissement')}.xlsx"
+        paths.append(write_template(Path(folder) / name, rules, fill))
+    return paths
