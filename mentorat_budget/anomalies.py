@@ -147,6 +147,22 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "UAI {valeur} déjà listée en ligne {premiere} : cette ligne ne reçoit rien ; "
         "supprimez le doublon",
     ),
+    # Year N+1: the report declared against last year's bilan (bilan --precedent).
+    "PRE-REPORT": (
+        B,
+        "report déclaré {valeur} différent du reliquat reporté au bilan {campagne} "
+        "({attendu}) ; corrigez le report de l'exercice précédent",
+    ),
+    "PRE-REVERSE": (
+        B,
+        "report déclaré {valeur}, mais le bilan {campagne} prévoyait le reversement de "
+        "{reverse} à la DJEPVA (pas de poursuite) : aucun report possible ; saisissez 0",
+    ),
+    "PRE-ABSENT": (
+        A,
+        "report déclaré {valeur}, mais l'établissement est absent du bilan {campagne} : "
+        "report à justifier auprès du rectorat",
+    ),
     # Students.
     "ELV-FILIERE": (
         B,

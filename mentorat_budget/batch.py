@@ -52,6 +52,8 @@ class Resultat:
     anomalies: list[Anomaly] = field(default_factory=list)
     codes_personnels: set[str] = field(default_factory=set)
     uai_lieu: tuple[str, str] = ("Établissement", "")  # the user's sheet name, UAI cell
+    report_lieu: tuple[str, str] = ("Établissement", "")  # and the report's cell
+    report_attendu: int | None = None  # from last year's bilan (bilan --precedent)
     ignore: bool = False  # one of our own outputs
     annote: Path | None = None
 
@@ -132,10 +134,9 @@ def process(path: Path, fichier: str, rules: Rules | None, annoter: Path | None)
     result.campagne = applied.campagne
     if classeur.lisible:
         result.etablissement = {k: classeur.etablissement.get(k) for k in IDENTITY_KEYS}
-        result.uai_lieu = (
-            classeur.etablissement_sheet,
-            classeur.etablissement_cells.get("uai", ""),
-        )
+        sheet, cells = classeur.etablissement_sheet, classeur.etablissement_cells
+        result.uai_lieu = (sheet, cells.get("uai", ""))
+        result.report_lieu = (sheet, cells.get("report", ""))
         lines = classeur.eligibilite
         result.figures = figures.compute(classeur, lines, applied)
         result.partenaires = _partners(classeur, lines)

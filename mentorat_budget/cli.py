@@ -288,6 +288,14 @@ def exemples(dossier: Path, nombre: int, graine: int, taille: str, campagne: int
     help="Processus en parallèle (défaut : nombre de cœurs).",
 )
 @click.option(
+    "--precedent",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="BILAN",
+    help="Bilan de l'année précédente : le report déclaré par chaque établissement est "
+    "comparé à son reliquat reporté.",
+)
+@click.option(
     "--strict", is_flag=True, help="Code de sortie 1 s'il reste des anomalies bloquantes."
 )
 @campagne_option
@@ -298,6 +306,7 @@ def bilan(
     fiches: Path | None,
     annoter: Path | None,
     jobs: int | None,
+    precedent: Path | None,
     strict: bool,
     campagne: int | None,
     regles: Path | None,
@@ -322,13 +331,25 @@ def bilan(
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 fail(f"{what} : impossible de créer le dossier {folder} ({e.strerror or e})")
+    previous = _read_previous(precedent) if precedent is not None else None
     exclude = [p for p in (sortie, fiches, annoter) if p is not None]
     files = discover(dossiers, exclude=exclude)
     if not files:
         fail("aucun classeur (.xlsx, .xlsm, .ods, .xls) dans " + ", ".join(map(str, dossiers)))
     results, applied = _run_with_progress(files, chosen, jobs or default_jobs(), annoter)
     ignored = [shown for (path, shown) in files if shown not in {r.fichier for r in results}]
-    run = Run([str(d) for d in dossiers], ignores=ignored, strict=strict)
+    if previous is not None:
+        from .precedent import compare
+
+        if previous.campagne is not None and previous.campagne != applied.campagne - 1:
+            fail(
+                f"le bilan précédent {precedent} est celui de la campagne "
+                f"{previous.campagne}, pas {applied.campagne - 1}"
+            )
+        compare(results, previous)
+    run = Run(
+        [str(d) for d in dossiers], ignores=ignored, strict=strict, precedent=str(precedent or "")
+    )
     try:
         totals = write_bilan(sortie, results, applied, run)
         if fiches is not None:
@@ -338,6 +359,15 @@ def bilan(
     _print_bilan(results, totals, applied, sortie, fiches, annoter)
     blocking = sum(r.bloquantes for r in results)
     sys.exit(BLOQUANT if strict and blocking else OK)
+
+
+def _read_previous(path: Path):
+    from .precedent import PrecedentIllisible, read_previous
+
+    try:
+        return read_previous(path)
+    except PrecedentIllisible as e:
+        fail(str(e))
 
 
 def _run_with_progress(files, rules, jobs, annoter):

@@ -49,6 +49,7 @@ class Run:
     dossiers: list[str]
     ignores: list[str] = field(default_factory=list)  # our own outputs found in the folders
     strict: bool = False
+    precedent: str = ""  # last year's bilan (bilan --precedent), as given
 
 
 def masker(codes: Iterable[str]):
@@ -99,57 +100,75 @@ ETAB_COLUMNS = [
 ]
 
 
-def _etab_rows(results: list[Resultat], rules: Rules) -> list[list]:
-    rows = []
-    for r in results:
-        e, f = r.etablissement, r.figures
-        identity = [e.get("uai"), e.get("nom"), e.get("academie"), r.fichier, r.statut]
-        if f is None:
-            rows.append(
-                identity
-                + [None] * (len(ETAB_COLUMNS) - 6)
-                + [r.bloquantes]
-                + [None] * len(_eligible_categories(rules))
-            )
-            continue
-        poursuite = {True: "Oui", False: "Non"}.get(f.poursuite, "Non renseignée")
-        rows.append(
-            identity
-            + [
-                f.eleves_prevus,
-                f.eleves_mentores,
-                f.mentors,
-                f.dotation,
-                f.plafond,
-                f.report,
-                f.disponibles,
-                f.eligibles,
-                f.reversements,
-                f.ineligibles,
-                f.reliquat,
-                f.depassement,
-                poursuite,
-                f.reliquat_reporte,
-                f.a_reverser,
-                f.taux,
-                r.bloquantes,
-            ]
-            + [f.par_categorie.get(c.code, 0) for c in _eligible_categories(rules)]
-        )
-    return rows
+PRECEDENT_COLUMNS = [
+    Col("Report attendu, bilan N-1 (€)", MONEY, 14, "sum"),
+    Col("Écart de report (€)", MONEY, 12, "sum"),
+]
 
 
-def _sheet_etablissements(wb, fmt, results, rules) -> Placed:
-    ws = wb.add_worksheet("Établissements")
-    columns = ETAB_COLUMNS + [
+def _etab_columns(rules: Rules, precedent: bool) -> list[Col]:
+    """The SPEC's headers, the expected report beside the declared one with --precedent,
+    then one eligible amount per eligible category."""
+    at = [c.header for c in ETAB_COLUMNS].index("Report N-1 (€)") + 1
+    columns = ETAB_COLUMNS[:at] + (PRECEDENT_COLUMNS if precedent else []) + ETAB_COLUMNS[at:]
+    return columns + [
         Col(f"{c.libelle} (€)", MONEY, 14, "sum") for c in _eligible_categories(rules)
+    ]
+
+
+def _etab_values(r: Resultat, rules: Rules) -> dict[str, object]:
+    e, f = r.etablissement, r.figures
+    values: dict[str, object] = {
+        "UAI": e.get("uai"),
+        "Établissement": e.get("nom"),
+        "Académie": e.get("academie"),
+        "Fichier": r.fichier,
+        "Statut du classeur": r.statut,
+        "Anomalies bloquantes": r.bloquantes,
+    }
+    if f is None:
+        return values
+    values.update(
+        {
+            "Élèves prévus": f.eleves_prevus,
+            "Élèves mentorés": f.eleves_mentores,
+            "Mentors": f.mentors,
+            "Dotation notifiée (€)": f.dotation,
+            "Plafond (€)": f.plafond,
+            "Report N-1 (€)": f.report,
+            "Crédits disponibles (€)": f.disponibles,
+            "Dépenses éligibles (€)": f.eligibles,
+            "dont reversements aux partenaires (€)": f.reversements,
+            "Dépenses inéligibles (€)": f.ineligibles,
+            "Reliquat (€)": f.reliquat,
+            "Dépassement (€)": f.depassement,
+            "Poursuite": {True: "Oui", False: "Non"}.get(f.poursuite, "Non renseignée"),
+            "Reliquat reporté (€)": f.reliquat_reporte,
+            "À reverser à la DJEPVA (€)": f.a_reverser,
+            "Taux de consommation": f.taux,
+        }
+    )
+    if r.report_attendu is not None:
+        values["Report attendu, bilan N-1 (€)"] = r.report_attendu
+        values["Écart de report (€)"] = f.report - r.report_attendu
+    for c in _eligible_categories(rules):
+        values[f"{c.libelle} (€)"] = f.par_categorie.get(c.code, 0)
+    return values
+
+
+def _sheet_etablissements(wb, fmt, results, rules, run: Run) -> Placed:
+    ws = wb.add_worksheet("Établissements")
+    columns = _etab_columns(rules, bool(run.precedent))
+    rows = [
+        [values.get(c.header) for c in columns]
+        for values in (_etab_values(r, rules) for r in results)
     ]
     keep = [r.in_totals for r in results]
     return write_table(
         ws,
         fmt,
         columns,
-        _etab_rows(results, rules),
+        rows,
         keep=keep,
         filter_on=("Statut du classeur", DOUBLON),
         total_label="Total (hors doublons)",
@@ -575,6 +594,7 @@ def _sheet_parametres(wb, fmt, rules: Rules, run: Run, n_files: int) -> None:
         ("Dossiers lus", ", ".join(run.dossiers), fmt.wrap),
         ("Classeurs trouvés", n_files, fmt.text),
         ("Mode strict (--strict)", "Oui" if run.strict else "Non", fmt.text),
+        ("Bilan précédent (--precedent)", run.precedent or "aucun", fmt.text),
     ]
     ws.write_row(0, 0, ("Paramètre", "Valeur"), fmt.header)
     for i, (label, value, cell_format) in enumerate(rows, start=1):
@@ -614,6 +634,17 @@ def _sheet_synthese(
     def ref(header: str) -> str:
         return f"={etab.total_ref(sheet, header)}"
 
+    expected_reports = []
+    if "Report attendu, bilan N-1 (€)" in [c.header for c in etab.columns]:
+        expected = sum(r.report_attendu or 0 for r in results if r.in_totals)
+        expected_reports.append(
+            (
+                "Reports attendus, bilan N-1 (€)",
+                ref("Report attendu, bilan N-1 (€)"),
+                expected,
+                fmt.euro,
+            )
+        )
     ws.write(
         0,
         0,
@@ -653,6 +684,7 @@ def _sheet_synthese(
         ("Mentors", ref("Mentors"), totals.mentors, fmt.integer),
         ("Dotations notifiées (€)", ref("Dotation notifiée (€)"), totals.dotation, fmt.euro),
         ("Reports N-1 (€)", ref("Report N-1 (€)"), totals.report, fmt.euro),
+        *expected_reports,
         ("Crédits disponibles (€)", ref("Crédits disponibles (€)"), totals.disponibles, fmt.euro),
         ("Dépenses éligibles (€)", ref("Dépenses éligibles (€)"), totals.eligibles, fmt.euro),
         (
@@ -795,7 +827,7 @@ def write_bilan(target: Path, results: list[Resultat], rules: Rules, run: Run) -
         fmt = Formats(wb)
         synthese = wb.add_worksheet("Synthèse")
         placed = {
-            "Établissements": _sheet_etablissements(wb, fmt, results, rules),
+            "Établissements": _sheet_etablissements(wb, fmt, results, rules, run),
             "Académies": _sheet_academies(wb, fmt, results),
             "Filières": _sheet_filieres(wb, fmt, totals),
             "Partenaires": _sheet_partenaires(wb, fmt, results),
