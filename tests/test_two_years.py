@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from mentorat_budget.cli import main
 
 from .conftest import base_fill
+from .test_anomalies import covers
 
 # The base establishment spends 1 500,00 (partner) + 12,80 (mileage) + 123,45 = 1 636,25 €
 # of a 10 000,00 € dotation: reliquat 8 363,75 €.
@@ -68,6 +69,7 @@ def year_2024(tmp_path, write_fill) -> Path:
     return out
 
 
+@covers("PRE-REPORT", "PRE-REVERSE")
 def test_two_campaigns_end_to_end(tmp_path, year_2024, check):
     bilan_2024 = by_uai(year_2024)
     assert bilan_2024[A]["Reliquat reporté (€)"] == RELIQUAT / 100
@@ -177,3 +179,33 @@ def test_precedent_must_be_last_years_bilan(tmp_path, year_2024, write_fill):
     result = run("bilan", folder, "-o", tmp_path / "b.xlsx", "--precedent", not_a_bilan)
     assert result.exit_code == 2
     assert "pas de feuille Établissements" in result.output
+
+
+@covers("PRE-ABSENT")
+def test_report_of_an_establishment_absent_last_year_is_a_warning(tmp_path, year_2024, rules):
+    from mentorat_budget.rules import for_campagne
+    from mentorat_budget.write.template import Remplissage, write_template
+
+    folder = tmp_path / "2025"
+    folder.mkdir()
+    fill = Remplissage(
+        etablissement={
+            "uai": "0750658H",
+            "nom": "Lycée nouveau",
+            "campagne": 2025,
+            "dotation": 500_000,
+            "eleves_prevus": 10,
+            "report": 120_000,
+            "poursuite": True,
+        }
+    )
+    write_template(folder / "nouveau.xlsx", for_campagne(2025), fill)
+    out = tmp_path / "bilan-2025.xlsx"
+    assert run("bilan", folder, "-o", out, "--precedent", year_2024).exit_code == 0
+    found = [a for a in rows_of(out, "Anomalies") if a["Code"] == "PRE-ABSENT"]
+    assert [(a["Cellule"], a["Gravité"]) for a in found] == [("B9", "Avertissement")]
+    assert found[0]["Message"] == (
+        "report déclaré 1\u202f200,00 €, mais l'établissement est "
+        "absent du bilan 2024 : report à justifier auprès du rectorat"
+    )
+    assert by_uai(out)["0750658H"]["Report attendu, bilan N-1 (€)"] == ""
