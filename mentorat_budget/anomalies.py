@@ -75,6 +75,11 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
     ),
     # Values.
     "VAL-OBLIGATOIRE": (B, "« {colonne} » est vide : à compléter. {aide}"),
+    "VAL-FUSION": (
+        A,
+        "cellules fusionnées {plage} : la valeur « {valeur} » est reprise sur chacune de "
+        "leurs lignes ; défusionnez-les et saisissez une valeur par ligne",
+    ),
     "VAL-MONTANT": (B, "montant illisible « {valeur} » ; saisissez un nombre, par exemple 12,50"),
     "VAL-MONTANT-AMBIGU": (
         B,
@@ -223,8 +228,8 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
     ),
     "DEP-PERIODE": (
         A,
-        "dépense inéligible {partie} ({montant}) : datée du {valeur}, hors de la période "
-        "d'éligibilité du {debut} au {fin} ; vérifiez la date",
+        "dépense inéligible {partie} ({montant}) : datée du {valeur}, hors de {periode} ; "
+        "vérifiez la date",
     ),
     "DEP-CUMUL": (
         A,
@@ -243,13 +248,12 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
     ),
     "DEP-CONVENTION-PERIODE": (
         A,
-        "versement inéligible {partie} ({montant}) : daté du {valeur}, hors des dates de la "
-        "convention ({debut} – {fin})",
+        "versement inéligible {partie} ({montant}) : daté du {valeur}, {dates}",
     ),
     "DEP-IK-DONNEES": (
         A,
         "indemnité kilométrique inéligible {partie} ({montant}) : kilomètres ou puissance "
-        "fiscale manquants ; complétez-les pour calculer l'indemnité",
+        "fiscale manquants ou illisibles ; complétez-les pour calculer l'indemnité",
     ),
     "DEP-IK": (
         A,

@@ -7,6 +7,7 @@ order, where the first workbook of a UAI wins and the later ones become `Doublon
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import zipfile
@@ -21,7 +22,7 @@ from .anomalies import Anomalies, Anomaly, Gravite
 from .read import SUFFIXES
 from .rules import Rules, campagnes_connues, for_campagne
 from .verify import DOUBLON, ILLISIBLE, check_workbook, statut
-from .write.xlsx import OUTPUT_PROPERTY
+from .write.xlsx import ANNOTATED_PROPERTY, OUTPUT_PROPERTY
 
 IDENTITY_KEYS = (
     "uai",
@@ -74,15 +75,16 @@ class Resultat:
 
 
 def is_our_output(path: Path) -> bool:
-    """A workbook this tool wrote as an output (bilan, fiche, notification)."""
+    """A workbook this tool wrote: a bilan, fiche or notification, or an annotated copy."""
     try:
         with zipfile.ZipFile(path) as archive:
             info = archive.getinfo("docProps/custom.xml")
             if info.file_size > 1_000_000:
                 return False
-            return OUTPUT_PROPERTY.encode() in archive.read(info)
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+            custom = archive.read(info)
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, RuntimeError):
         return False
+    return OUTPUT_PROPERTY.encode() in custom or ANNOTATED_PROPERTY.encode() in custom
 
 
 def discover(folders: Iterable[Path], exclude: Iterable[Path] = ()) -> list[tuple[Path, str]]:
@@ -129,7 +131,8 @@ def process(path: Path, fichier: str, rules: Rules | None, annoter: Path | None)
         anomalies.add("FIC-CORROMPU", detail=f"erreur interne {type(error).__name__} : {error}")
         result.anomalies = list(anomalies)
         return result
-    result.sha256, result.statut = classeur.sha256, statut(classeur)
+    result.sha256 = classeur.sha256 or _sha256(path)
+    result.statut = statut(classeur)
     result.anomalies = list(classeur.anomalies)
     result.campagne = applied.campagne
     if classeur.lisible:
@@ -140,7 +143,7 @@ def process(path: Path, fichier: str, rules: Rules | None, annoter: Path | None)
         lines = classeur.eligibilite
         result.figures = figures.compute(classeur, lines, applied)
         result.partenaires = _partners(classeur, lines)
-        result.rejets = _rejets(lines)
+        result.rejets = _rejets(classeur, lines)
         result.codes_personnels = figures.personal_codes(classeur)
     if annoter is not None and classeur.anomalies:
         result.annote = _annotate(classeur, annoter)
@@ -166,18 +169,47 @@ def _partners(classeur, result: eligibility.Eligibilite) -> list[dict]:
     return rows
 
 
-def _rejets(result: eligibility.Eligibilite) -> list[dict]:
-    keep = ["ligne", "piece", "date", "categorie", "libelle", "paye_a", "montant", "code", "cents"]
-    frame = result.rejets[keep]
-    return [
-        {k: (None if v is None or v != v else v) for k, v in row.items()}
-        for row in frame.to_dict("records")
+def _rejets(classeur, result: eligibility.Eligibilite) -> list[dict]:
+    """The rejected parts, each with the cell of its amount in the user's own sheet."""
+    keep = [
+        "ligne",
+        "piece",
+        "date",
+        "categorie",
+        "libelle",
+        "paye_a",
+        "mentor",
+        "montant",
+        "code",
+        "cents",
     ]
+    table = classeur.table("depenses")
+    rows = []
+    for row in result.rejets[keep].to_dict("records"):
+        row = {k: (None if v is None or v != v else v) for k, v in row.items()}
+        row["cellule"] = f"{table.name}!{table.cell('montant', row['ligne'])}"
+        rows.append(row)
+    return rows
+
+
+def _sha256(path: Path) -> str:
+    """The file's fingerprint, read in blocks (also for files refused before parsing)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
 
 
 def annotated_name(fichier: str) -> str:
-    stem = Path(fichier).with_suffix("").as_posix().replace("/", "__")
-    return f"{stem}-annote.xlsx"
+    """`sous/x.xlsx` -> `sous__x-annote.xlsx`; `x.ods` -> `x-ods-annote.xlsx` (no clash)."""
+    path = Path(fichier)
+    stem = path.with_suffix("").as_posix().replace("/", "__")
+    kind = path.suffix.lower().lstrip(".")
+    return f"{stem}-annote.xlsx" if kind == "xlsx" else f"{stem}-{kind}-annote.xlsx"
 
 
 def _annotate(classeur, folder: Path) -> Path | None:
@@ -243,13 +275,17 @@ def run_batch(
         for i, result in zip(again, redo, strict=True):
             results[i] = result
     results = [r for r in results if not r.ignore]
-    mark_duplicates(results)
+    doublons = mark_duplicates(results)
+    if annoter is not None:
+        for result in doublons:  # their copy must say they are duplicates
+            result.annote = _annotate_again(result, annoter)
     return results, rules
 
 
-def mark_duplicates(results: list[Resultat]) -> None:
+def mark_duplicates(results: list[Resultat]) -> list[Resultat]:
     """The first workbook of a UAI (in path order) is kept; later ones become Doublon."""
     first: dict[str, Resultat] = {}
+    doublons = []
     for result in results:
         uai = result.uai
         if not uai or result.figures is None:
@@ -259,8 +295,23 @@ def mark_duplicates(results: list[Resultat]) -> None:
             anomalies = Anomalies(result.fichier)
             anomalies.add("ETA-DOUBLON", *result.uai_lieu, uai, premier=first[uai].fichier)
             result.anomalies.extend(anomalies)
+            doublons.append(result)
         else:
             first[uai] = result
+    return doublons
+
+
+def _annotate_again(result: Resultat, folder: Path) -> Path | None:
+    from .read import read_workbook
+    from .write.annotate import annotate
+
+    target = Path(folder) / annotated_name(result.fichier)
+    try:
+        raw = read_workbook(result.path, Anomalies(result.fichier))
+        annotate(result.path, target, result.anomalies, raw)
+    except Exception:  # the copy is a courtesy: the bilan goes on
+        return None
+    return target
 
 
 def default_jobs() -> int:

@@ -19,9 +19,13 @@ def _rows(table: Table, mask: pd.Series) -> pd.DataFrame:
     return table.frame.loc[mask.fillna(False).astype(bool)]
 
 
-def mentored_mask(eleves: pd.DataFrame) -> pd.Series:
-    """Students with a mentor and status En cours or Terminé (SPEC §6)."""
-    return eleves["mentor"].notna() & eleves["statut"].isin(ACTIVE).fillna(False)
+def mentored_mask(classeur: Classeur) -> pd.Series:
+    """Students with a known mentor (one of the Mentors sheet) and status En cours or
+    Terminé (SPEC §6)."""
+    eleves = classeur.table("eleves").frame
+    known = set(classeur.table("mentors").frame["code"].dropna().str.upper())
+    has_mentor = eleves["mentor"].str.upper().isin(known).fillna(False)
+    return (has_mentor & eleves["statut"].isin(ACTIVE).fillna(False)).astype(bool)
 
 
 def check_etablissement(classeur: Classeur, rules: Rules) -> None:
@@ -37,7 +41,7 @@ def check_etablissement(classeur: Classeur, rules: Rules) -> None:
         declared = etab.get("academie")
         if declared and expected and declared != expected:
             add("ETA-ACADEMIE", sheet, cells.get("academie", ""), declared, attendue=expected)
-        if not declared:
+        if expected:  # the UAI decides: the bilan files the establishment under its académie
             etab["academie"] = expected
     campagne = etab.get("campagne")
     if campagne is not None and campagne != rules.campagne:
@@ -65,7 +69,7 @@ def check_etablissement(classeur: Classeur, rules: Rules) -> None:
 
 
 def _mentored_count(classeur: Classeur) -> int:
-    return int(mentored_mask(classeur.table("eleves").frame).sum())
+    return int(mentored_mask(classeur).sum())
 
 
 def check_mentors(classeur: Classeur, rules: Rules) -> None:

@@ -64,6 +64,7 @@ campagne_option = click.option(
     "--campagne",
     type=int,
     default=None,
+    metavar="ANNÉE",
     help="Campagne (année budgétaire), ex. 2024.",
 )
 
@@ -75,7 +76,8 @@ def main() -> None:
 
     \b
     Pour les établissements : modele, verifier.
-    Pour le rectorat : exemples (classeurs de démonstration).
+    Pour le rectorat : repartir, modele --depuis, bilan, exemples.
+    Aide d'une commande : mentorat-budget COMMANDE --help
     """
 
 
@@ -181,6 +183,8 @@ def verifier(
     chosen = load_rules(regles, campagne)
     if annoter is not None:
         writable_target(annoter, "copie annotée")
+        if annoter.suffix.lower() not in (".xlsx", ".xlsm"):
+            fail(f"la copie annotée s'écrit au format .xlsx : « {annoter} »")
         if annoter.resolve() == fichier.resolve():
             fail("la copie annotée doit être un autre fichier que le classeur vérifié")
     from . import report
@@ -217,6 +221,7 @@ def _annotate(fichier: Path, annoter: Path, classeur, quiet: bool) -> None:
     "--nombre",
     type=click.IntRange(1, 5000),
     default=6,
+    metavar="N",
     show_default=True,
     help="Nombre de classeurs.",
 )
@@ -225,6 +230,7 @@ def _annotate(fichier: Path, annoter: Path, classeur, quiet: bool) -> None:
     "--graine",
     type=int,
     default=2024,
+    metavar="N",
     show_default=True,
     help="Graine : la même graine donne les mêmes classeurs.",
 )
@@ -285,6 +291,7 @@ def exemples(dossier: Path, nombre: int, graine: int, taille: str, campagne: int
     "--jobs",
     type=click.IntRange(1, 64),
     default=None,
+    metavar="N",
     help="Processus en parallèle (défaut : nombre de cœurs).",
 )
 @click.option(
@@ -390,7 +397,7 @@ def _write_fiches(folder: Path, results, rules) -> None:
     from .write.fiche import fiche_name, write_fiche
 
     for result in results:
-        if result.figures is not None:
+        if result.figures is not None and result.statut != "Doublon":  # one per establishment
             write_fiche(folder / fiche_name(result), result, rules)
 
 

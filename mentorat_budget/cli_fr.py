@@ -52,6 +52,7 @@ FR = {
     "default: {default}": "défaut : {default}",
     "Aborted!": "Interrompu.",
     "integer": "entier",
+    "required": "obligatoire",
 }
 
 

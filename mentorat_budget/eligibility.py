@@ -151,7 +151,10 @@ def compute(classeur: Classeur, rules: Rules) -> Eligibilite:
     lines = _order(classeur.table("depenses").frame)
     lines = pd.concat([lines, _partner_fields(lines, classeur.table("partenaires").frame)], axis=1)
     n = len(lines)
-    amount = _ints(lines["montant"])
+    typed = _ints(lines["montant"])
+    # A nil or negative amount is refused (VAL-POSITIF) and counts for nothing: the line is
+    # listed as rejected at 0 €, so that no negative euro lowers the ineligible total.
+    amount = np.maximum(typed, 0)
     date = _dates(lines["date"])
     has_date = ~np.isnat(date)
     category_ok = (
@@ -182,7 +185,7 @@ def compute(classeur: Classeur, rules: Rules) -> Eligibilite:
     km_ok = lines["km"].notna().to_numpy() & lines["cv"].notna().to_numpy()
 
     whole = [  # (reason, the whole line is rejected where...) in SPEC order
-        ("DEP-MONTANT", lines["montant"].isna().to_numpy() | (amount <= 0)),
+        ("DEP-MONTANT", lines["montant"].isna().to_numpy() | (typed <= 0)),
         ("DEP-DATE", ~has_date),
         ("DEP-DOUBLON", duplicate),
         ("DEP-CATEGORIE", ~category_ok),
@@ -229,6 +232,7 @@ def compute(classeur: Classeur, rules: Rules) -> Eligibilite:
 
     lines["ordre"] = np.arange(n)
     lines["eligible"] = eligible
+    lines["compte"] = amount  # the amount counted: read, positive
     lines["ineligible"] = amount - eligible
     lines["motif"] = motif
     lines["motif_cents"] = motif_cents
@@ -280,7 +284,7 @@ def rejection_anomalies(
     )
     for row in rejets.loc[told].itertuples(index=False):
         key = _cell_key(row, table)
-        cents, amount = int(row.cents), int(row.montant)
+        cents, amount = int(row.cents), int(row.compte)
         fields = {
             "partie": "en totalité" if cents == amount else f"pour {euros(cents)}",
             "montant": euros(amount),
@@ -290,14 +294,27 @@ def rejection_anomalies(
         value = _shown(getattr(row, key))
         if row.code == "DEP-CATEGORIE":
             value, fields["aide"] = labels[row.categorie].libelle, labels[row.categorie].aide
-        elif row.code in ("DEP-PERIODE", "DEP-CONVENTION-PERIODE"):
+        elif row.code == "DEP-PERIODE":
             value = _date(row.date)
-            start, end = (
-                (rules.debut, fin) if row.code == "DEP-PERIODE" else (row.conv_debut, row.conv_fin)
+            limit = (
+                f"à l'arrêté des comptes du {_date(fin)}"
+                if arrete and arrete < rules.fin
+                else f"au {_date(fin)}"
             )
-            fields.update(debut=_date(start), fin=_date(end))
+            fields["periode"] = f"la période d'éligibilité, du {_date(rules.debut)} {limit}"
+        elif row.code == "DEP-CONVENTION-PERIODE":
+            value = _date(row.date)
+            fields["dates"] = (
+                f"hors des dates de la convention ({_date(row.conv_debut)} – {_date(row.conv_fin)})"
+                if pd.notna(row.conv_debut) and pd.notna(row.conv_fin)
+                else "et la convention n'a pas de dates de début et de fin dans Partenaires"
+            )
         elif row.code == "DEP-PLAFOND-CONVENTION":
-            fields["plafond"] = euros(int(row.conv_montant) if pd.notna(row.conv_montant) else 0)
+            fields["plafond"] = (
+                euros(int(row.conv_montant))
+                if pd.notna(row.conv_montant)
+                else "non renseigné dans Partenaires"
+            )
             value = row.partenaire
         elif key == "montant":
             value = euros(amount)

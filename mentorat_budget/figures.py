@@ -105,7 +105,7 @@ def _by_filiere(eleves: pd.DataFrame, mentored: pd.Series) -> dict[str, dict[str
 def compute(classeur: Classeur, result: Eligibilite, rules: Rules) -> Figures:
     etab = classeur.etablissement
     eleves = classeur.table("eleves").frame
-    mentored = mentored_mask(eleves).fillna(False).astype(bool)
+    mentored = mentored_mask(classeur)
     lines = result.lines
     f = Figures(
         eleves_prevus=int(etab.get("eleves_prevus") or 0),
@@ -117,7 +117,7 @@ def compute(classeur: Classeur, result: Eligibilite, rules: Rules) -> Figures:
         dotation=int(etab.get("dotation") or 0),
         report=int(etab.get("report") or 0),
         lignes=len(lines),
-        lus=int(lines["montant"].fillna(0).sum()),
+        lus=int(lines["compte"].sum()),
         eligibles=int(lines["eligible"].sum()),
         ineligibles=int(lines["ineligible"].sum()),
         reversements=int(lines.loc[lines["partenaire"].notna(), "eligible"].sum()),

@@ -50,6 +50,7 @@ ZIP_ERRORS = (
 class RawSheet:
     name: str  # as the user named it
     rows: list[list]  # cell values as calamine gives them; rows[0] is row 1
+    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
 
 
 @dataclass
@@ -130,6 +131,37 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
     return max(max(rows, default=0), n_row_tags), cols + max(unplaced, 0)
 
 
+_ODS_TABLE_RE = re.compile(rb'<table:table\s[^>]*?table:name="([^"]*)"')
+_ODS_REPEAT_RE = re.compile(rb'<table:table-row\b[^>]*?table:number-rows-repeated="(\d+)"')
+_ODS_CONTENT_RE = re.compile(rb"office:value-type|<text:p\b")
+
+
+def _ods_too_big(content: bytes, anomalies: Anomalies) -> set[str]:
+    """Sheets of an .ods whose repeated rows would expand beyond the row limit.
+
+    LibreOffice stores a million empty rows as one repeated row, which costs nothing;
+    a repeated row that holds a value is expanded by the reader, so it counts."""
+    too_big: set[str] = set()
+    tables = [(m.start(), _unescape(m[1])) for m in _ODS_TABLE_RE.finditer(content)]
+    for i, (start, name) in enumerate(tables):
+        end = tables[i + 1][0] if i + 1 < len(tables) else len(content)
+        rows = 0
+        for m in _ODS_REPEAT_RE.finditer(content, start, end):
+            row_end = content.find(b"</table:table-row>", m.end(), end)
+            if _ODS_CONTENT_RE.search(content, m.end(), row_end if row_end > 0 else end):
+                rows += int(m[1])
+        if rows > MAX_ROWS:
+            too_big.add(name)
+            anomalies.add(
+                "FIC-LIGNES",
+                name,
+                "",
+                detail=f"{rows} lignes répétées",
+                limite=f"{MAX_ROWS:_}".replace("_", "\u202f"),
+            )
+    return too_big
+
+
 def _check_zip(
     data: bytes, anomalies: Anomalies, key_of: Callable[[str], str | None]
 ) -> tuple[str, set[str]] | None:
@@ -137,8 +169,8 @@ def _check_zip(
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except ZIP_ERRORS as e:
-        anomalies.add("FIC-CORROMPU", detail=f"archive zip endommagée : {_reason(e)}")
+    except ZIP_ERRORS:
+        anomalies.add("FIC-CORROMPU", detail="archive zip endommagée ou tronquée")
         return None
     total = sum(i.file_size for i in infos)
     for info in infos:
@@ -156,7 +188,12 @@ def _check_zip(
             return None
     names = {i.filename for i in infos}
     if "mimetype" in names and "content.xml" in names:
-        return "ods", set()
+        try:
+            content = _read_member(archive, archive.getinfo("content.xml"))
+        except ZIP_ERRORS:
+            anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
+            return None
+        return "ods", _ods_too_big(content, anomalies)
     if "[Content_Types].xml" not in names:
         anomalies.add("FIC-FORMAT", detail="archive zip sans classeur")
         return None
@@ -175,8 +212,8 @@ def _check_zip(
                     detail=f"{rows} lignes × {cols} colonnes",
                     limite=f"{MAX_ROWS:_}".replace("_", "\u202f"),
                 )
-    except ZIP_ERRORS as e:
-        anomalies.add("FIC-CORROMPU", detail=f"contenu compressé endommagé : {_reason(e)}")
+    except ZIP_ERRORS:
+        anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
         return None
     fmt = "xlsm" if any(n.endswith("vbaProject.bin") for n in names) else "xlsx"
     return fmt, too_big
@@ -233,6 +270,10 @@ def _read(path: Path, anomalies: Anomalies, key_of: Callable[[str], str | None])
     import python_calamine
 
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # refused before reading a byte
+            anomalies.add("FIC-TAILLE", detail=_human(size), limite=_human(MAX_FILE_BYTES))
+            return None
         data = path.read_bytes()
     except OSError as e:
         anomalies.add("FIC-CORROMPU", detail=f"lecture impossible : {e.strerror}")
@@ -264,7 +305,9 @@ def _read(path: Path, anomalies: Anomalies, key_of: Callable[[str], str | None])
             raw.sheets[key] = RawSheet(name, [])
             continue
         try:
-            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            sheet = book.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+            merged = list(sheet.merged_cell_ranges or [])
         except Exception as e:
             anomalies.add("FIC-CORROMPU", name, detail=_reason(e))
             return None
@@ -272,7 +315,7 @@ def _read(path: Path, anomalies: Anomalies, key_of: Callable[[str], str | None])
             limite = f"{MAX_ROWS:_}".replace("_", "\u202f")
             anomalies.add("FIC-LIGNES", name, "", detail=f"{len(rows)} lignes", limite=limite)
             rows = []
-        raw.sheets[key] = RawSheet(name, rows)
+        raw.sheets[key] = RawSheet(name, rows, merged)
     return raw
 
 

@@ -85,7 +85,10 @@ def as_text(classeur: Classeur, statut: str, style=lambda text, **_: text) -> st
         for a in items:
             where = (a.lieu or a.feuille or "—").ljust(width)
             severity = style(f"{a.gravite:<13}", fg=colors[a.gravite])
-            lines.append(f"  {where}  {severity}  {a.code:<24} {a.message}")
+            read = (
+                f" (valeur lue : « {a.valeur} »)" if a.valeur and a.valeur not in a.message else ""
+            )
+            lines.append(f"  {where}  {severity}  {a.code:<24} {a.message}{read}")
     if not classeur.anomalies:
         lines.append("Aucune anomalie.")
     return "\n".join(lines)

@@ -215,6 +215,27 @@ def find_header(rows: list[list], lookup: dict[str, str]) -> tuple[int, dict[int
     return best
 
 
+def _unmerged(raw: RawSheet, header_index: int, ctx: TypingContext) -> list[list]:
+    """The rows, with each merged area below the header filled with its value: a merged
+    cell reads as it looks, one value on every line it covers (and a warning)."""
+    body_merges = [m for m in raw.merged if m[1][0] > header_index]
+    if not body_merges:
+        return raw.rows
+    rows = [list(row) for row in raw.rows]
+    width = max((len(r) for r in rows), default=0)
+    for (r0, c0), (r1, c1) in body_merges:
+        while len(rows) <= r1:
+            rows.append([""] * width)
+        value = rows[r0][c0] if c0 < len(rows[r0]) else ""
+        for r in range(r0, r1 + 1):
+            rows[r].extend([""] * (c1 + 1 - len(rows[r])))
+            for c in range(c0, c1 + 1):
+                rows[r][c] = value
+        area = f"{letters(c0)}{r0 + 1}:{letters(c1)}{r1 + 1}"
+        ctx.anomalies.add("VAL-FUSION", raw.name, f"{letters(c0)}{r0 + 1}", value, plage=area)
+    return rows
+
+
 def _is_blank(row: list, indexes: list[int]) -> bool:
     return all(v.is_empty(row[i]) if i < len(row) else True for i in indexes)
 
@@ -245,9 +266,10 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
                 "COL-MANQUANTE", raw.name, f"A{header_index + 1}", colonne=column.header
             )
     indexes = list(positions.values())
+    rows = _unmerged(raw, header_index, ctx)
     body = [
         (r + 1, row)
-        for r, row in enumerate(raw.rows[header_index + 1 :], start=header_index + 1)
+        for r, row in enumerate(rows[header_index + 1 :], start=header_index + 1)
         if not _is_blank(row, indexes)
     ]
     lignes = [ligne for ligne, _ in body]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import io
 import random
 import struct
@@ -183,6 +184,9 @@ def test_plain_workbook_reads_like_the_template(fill, tmp_path, check):
 
 
 def test_every_code_has_a_test():
+    # Codes of the batch and of the allocation are tested in their own modules.
+    for module in ("test_allocation", "test_two_years"):
+        importlib.import_module(f"{__package__}.{module}")
     assert set(CATALOGUE) - TESTED == set(), "codes du catalogue sans test"
     assert TESTED - set(CATALOGUE) == set(), "codes testés absents du catalogue"
 
@@ -749,6 +753,27 @@ def test_val_minimum(fill, write_fill, check):
     )
 
 
+@covers("VAL-FUSION")
+def test_val_fusion_reads_a_merged_cell_as_it_looks(fill, write_fill, tmp_path, check):
+    """« Payé à » merged over two lines (P01 shown on both): both lines pay P01."""
+    wb = openpyxl.load_workbook(write_fill(fill))
+    wb["Dépenses"].merge_cells("F3:F4")
+    path = tmp_path / "fusion.xlsx"
+    wb.save(path)
+    classeur = check(path)
+    expect(
+        classeur,
+        "VAL-FUSION",
+        "Dépenses!F3",
+        A,
+        "cellules fusionnées F3:F4 : la valeur « P01 » est reprise sur chacune de leurs "
+        "lignes ; défusionnez-les",
+        allow=("DEP-SERVICE-FAIT",),
+    )
+    paid = classeur.eligibilite.lines.set_index("piece")["partenaire"]
+    assert (paid["F001"], paid["F002"]) == ("P01", "P01")
+
+
 @covers("VAL-DOUBLON")
 def test_val_doublon(fill, write_fill, check):
     change(fill, "depenses", 2, piece="f001")
@@ -1104,7 +1129,7 @@ def test_dep_periode(fill, write_fill, check):
         "Dépenses!B5",
         A,
         "dépense inéligible en totalité (123,45 €) : datée du 15/01/2026, hors de la période "
-        "d'éligibilité du 01/01/2024 au 31/12/2025",
+        "d'éligibilité, du 01/01/2024 au 31/12/2025 ; vérifiez la date",
     )
 
 

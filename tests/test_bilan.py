@@ -280,6 +280,7 @@ def test_no_folder_or_no_workbook_exits_2(tmp_path):
 
 
 def test_libreoffice_recalculation_gives_the_cached_totals(folder, tmp_path, soffice):
+    (folder / "casse.xlsx").write_bytes(b"PK\x03\x04 tronque")  # an Illisible row too
     out = tmp_path / "bilan.xlsx"
     assert run("bilan", folder, "-o", out).exit_code == 0
     profile = tmp_path / "profile"
@@ -333,3 +334,132 @@ def test_batch_totals_reconcile_with_the_lines(tmp_path_factory, seed, n):
         f = r.figures
         assert f.reliquat * f.depassement == 0
         assert f.disponibles - f.eligibles == f.reliquat - f.depassement
+
+
+# ------------------------------------------------------------- regressions (review)
+
+
+def test_duplicate_never_overwrites_the_kept_establishments_fiche(tmp_path, write_fill):
+    folder = _two_establishments(tmp_path, write_fill)
+    (folder / "sous").mkdir()
+    shutil.copy(folder / "a-premier.xlsx", folder / "sous" / "copie.xlsx")
+    fiches = tmp_path / "fiches"
+    assert run("bilan", folder, "-o", tmp_path / "b.xlsx", "--fiches", fiches).exit_code == 0
+    fiche = fiches / "fiche-0750655E-lycee-professionnel-test.xlsx"
+    values = {r[0]: r[1] for r in sheet_rows(fiche, "Synthèse") if r and r[0]}
+    assert (values["Fichier"], values["Statut du classeur"]) == ("a-premier.xlsx", "Valide")
+    assert len(list(fiches.glob("*.xlsx"))) == 2
+
+
+def test_numeric_codes_are_masked_without_touching_amounts(tmp_path, write_fill):
+    fill = copy.deepcopy(base_fill())
+    for i, eleve in enumerate(fill.lignes["eleves"], start=1):
+        eleve["code"] = i  # student codes typed as numbers: 1, 2, 3
+    fill.lignes["rencontres"] = []
+    fill.lignes["eleves"].append(dict(fill.lignes["eleves"][0], code=1))  # VAL-DOUBLON « 1 »
+    fill.lignes["depenses"][2].update(libelle="Visite du 12/03/2025, 2 élèves", justificatif=False)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(write_fill(fill), folder / "a.xlsx")
+    out = tmp_path / "b.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    rejets = table(out, "Dépenses inéligibles")
+    assert rejets[0]["Libellé"] == "Visite du 12/03/2025, 2 élèves"
+    anomalies = table(out, "Anomalies")
+    doublon = next(a for a in anomalies if a["Code"] == "VAL-DOUBLON")
+    assert "« [code masqué] »" in doublon["Message"] and doublon["Valeur lue"] == "[code masqué]"
+    info = next(a for a in anomalies if a["Code"] == "ETA-DOTATION-MENTORES")
+    assert "10\u202f000,00 €" in info["Message"] and "masqué" not in info["Message"]
+
+
+def test_rejected_cells_follow_the_users_columns(tmp_path, fill, check):
+    """Columns in another order: « Cellule » names where the amount really is."""
+    from .test_anomalies import plain_sheets, save_sheets
+
+    fill.lignes["depenses"][2]["justificatif"] = False
+    sheets = plain_sheets(fill)
+    for row in sheets["Dépenses"][1:]:
+        row.reverse()  # Montant (€), 5th of 13, becomes the 9th (I)
+    path = save_sheets(tmp_path / "ordre.xlsx", sheets)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(path, folder / "a.xlsx")
+    out = tmp_path / "b.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    classeur = check(path)
+    letter = classeur.tables["depenses"].letters["montant"]
+    assert letter == "I"
+    assert table(out, "Dépenses inéligibles")[0]["Cellule"] == "Dépenses!I5"
+
+
+def test_unknown_mentor_is_not_a_mentored_student(fill, write_fill, check, rules):
+    from mentorat_budget.checks import mentored_mask
+
+    fill.lignes["eleves"][0]["mentor"] = "MX"
+    assert mentored_mask(check(write_fill(fill))).tolist() == [False, True, False]
+
+
+def test_unreadable_files_have_their_sha256_and_a_consistent_total(tmp_path, write_fill):
+    folder = _two_establishments(tmp_path, write_fill)
+    (folder / "casse.xlsx").write_bytes(b"PK\x03\x04 tronque")
+    out = tmp_path / "b.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    import hashlib
+
+    controls = {r[0]: r[1] for r in sheet_rows(out, "Contrôles") if r}
+    assert controls["casse.xlsx"] == hashlib.sha256(b"PK\x03\x04 tronque").hexdigest()
+    rows = table(out, "Établissements")
+    assert rows[-1]["Anomalies bloquantes"] == sum(r["Anomalies bloquantes"] for r in rows[:-1])
+
+
+def test_annotated_copies_left_in_the_folder_are_not_read_back(tmp_path, write_fill):
+    folder = _two_establishments(tmp_path, write_fill)
+    broken = copy.deepcopy(base_fill())
+    broken.etablissement["uai"] = "0750654D"
+    broken.lignes["depenses"][0]["montant"] = "12,5,0"
+    shutil.copy(write_fill(broken, "z.xlsx"), folder / "c-faux.xlsx")
+    shutil.copy(folder / "c-faux.xlsx", folder / "c-faux.ods")  # same stem, other format
+    (folder / "c-faux.ods").write_bytes(b"not really an ods")
+    copies = folder / "annotes"
+    first = run("bilan", folder, "-o", tmp_path / "b.xlsx", "--annoter", copies)
+    assert "4 classeurs lus" in first.output
+    assert {p.name for p in copies.glob("*.xlsx")} >= {
+        "c-faux-annote.xlsx",
+        "c-faux-ods-annote.xlsx",
+    }
+    again = run("bilan", folder, "-o", tmp_path / "b.xlsx")
+    assert "4 classeurs lus" in again.output, again.output
+
+
+def test_the_uai_decides_the_academie(tmp_path, write_fill):
+    fill = copy.deepcopy(base_fill())
+    fill.etablissement.update(uai="0690026D", academie="Grenoble")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(write_fill(fill), folder / "a.xlsx")
+    out = tmp_path / "b.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    assert table(out, "Établissements")[0]["Académie"] == "Lyon"
+    assert [r["Académie"] for r in table(out, "Académies")[:-1]] == ["Lyon"]
+
+
+def test_ods_rows_repeated_with_a_value_are_refused_before_parsing(tmp_path, check):
+    """47 KB of .ods that would expand to three million rows: FIC-LIGNES, at once."""
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body>'
+        '<office:spreadsheet><table:table table:name="Dépenses">'
+        '<table:table-row table:number-rows-repeated="3000000">'
+        '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p>'
+        "</table:table-cell></table:table-row></table:table></office:spreadsheet>"
+        "</office:body></office:document-content>"
+    )
+    path = tmp_path / "bombe.ods"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+    classeur = check(path)
+    found = [(a.code, a.feuille) for a in classeur.anomalies if a.code == "FIC-LIGNES"]
+    assert found == [("FIC-LIGNES", "Dépenses")]

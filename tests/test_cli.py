@@ -96,9 +96,10 @@ def test_annotated_copy_fills_and_comments_faulty_cells(tmp_path, write_fill, fi
     assert info.fill.start_color.rgb.endswith("DDEBF7")  # blue: Information
     summary = wb.worksheets[0]
     assert summary.title == "Anomalies à corriger"
-    rows = [[c.value for c in row] for row in summary.iter_rows(min_row=2)]
+    assert "corrigez les cellules signalées dans votre classeur d'origine" in summary["A1"].value
+    rows = [[c.value for c in row] for row in summary.iter_rows(min_row=3)]
     assert ["Dépenses", "E5", "Bloquant", "VAL-MONTANT"] in [r[:4] for r in rows]
-    assert summary["B2"].hyperlink is not None
+    assert summary["B3"].hyperlink is not None
     # The copy is still a workbook the tool reads the same way.
     again = run("verifier", copy, "--json")
     codes = {(a["cellule"], a["code"]) for a in json.loads(again.output)["anomalies"]}
@@ -135,3 +136,18 @@ def test_exemples_have_mistakes_to_find(tmp_path):
         data = json.loads(run("verifier", path, "--json").output)
         statuses.append(data["statut"])
     assert "Valide" in statuses and "À corriger" in statuses
+
+
+def test_annotated_copy_keeps_formula_like_text_as_text(tmp_path, write_fill, fill):
+    fill.lignes["depenses"][2]["montant"] = "=1+2"
+    copy = tmp_path / "copie.xlsx"
+    assert run("verifier", write_fill(fill), "--annoter", copy).exit_code == 1
+    summary = openpyxl.load_workbook(copy).worksheets[0]
+    values = [c for row in summary.iter_rows(min_row=3) for c in row if c.value == "=1+2"]
+    assert values and all(c.data_type == "s" for c in values)
+
+
+def test_annotated_copy_must_be_xlsx(tmp_path, write_fill, fill):
+    result = run("verifier", write_fill(fill), "--annoter", tmp_path / "copie.ods")
+    assert result.exit_code == 2
+    assert "s'écrit au format .xlsx" in result.output

@@ -454,9 +454,9 @@ def fill_simple(fill: Remplissage) -> Remplissage:
 # =========================================== workbook 4: amounts, dates, duplicates
 
 UNREADABLE_LINES = [
-    # Negative amount (VAL-POSITIF): the whole line is ineligible, DEP-MONTANT. Every amount
-    # read is either eligible or ineligible (SPEC §6, conservation): −12,34 € ineligible.
-    (dep("X01", D(2024, 2, 1), COMMUNICATION, -1_234), 0, {"DEP-MONTANT": -1_234}),
+    # Negative amount (VAL-POSITIF): refused, it counts for nothing and is listed as rejected
+    # at 0 € (DEP-MONTANT): no negative euro may lower the ineligible total.
+    (dep("X01", D(2024, 2, 1), COMMUNICATION, -1_234), 0, {"DEP-MONTANT": 0}),
     # Unreadable amount: nothing read (0 / 0), but the line is listed as rejected at 0 €,
     # so that every line read appears in the outputs (SPEC §6).
     (dep("X02", D(2024, 2, 2), COMMUNICATION, "douze euros"), 0, {"DEP-MONTANT": 0}),
@@ -471,21 +471,21 @@ UNREADABLE_LINES = [
     # f100 again (case does not matter), later: DEP-DOUBLON, before rule 1 (category Autre).
     (dep("f100", D(2024, 3, 5), AUTRE, 6_000), 0, {"DEP-DOUBLON": 6_000}),
 ]
-# Σ read = −1 234 + 0 + 0 + 7 500 + 2 500 + 6 000 + 6 000 = 20 766
-# Σ eligible = 6 000 ; Σ ineligible = −1 234 + 7 500 + 2 500 + 6 000 = 14 766
+# Σ read (positive amounts) = 7 500 + 2 500 + 6 000 + 6 000 = 22 000
+# Σ eligible = 6 000 ; Σ ineligible = 7 500 + 2 500 + 6 000 = 16 000
 # disponibles 1 000,00 € ; reliquat = 100 000 − 6 000 = 94 000, reporté (Poursuite = Oui).
 UNREADABLE_FIGURES = {
     "disponibles": 100_000,
-    "lus": 20_766,
+    "lus": 22_000,
     "eligibles": 6_000,
     "reversements": 0,
-    "ineligibles": 14_766,
+    "ineligibles": 16_000,
     "reliquat": 94_000,
     "depassement": 0,
     "reliquat_reporte": 94_000,
     "a_reverser": 0,
     "par_categorie": {**NO_CATEGORY, "COMMUNICATION": 6_000},
-    "par_motif": {"DEP-MONTANT": -1_234, "DEP-DATE": 10_000, "DEP-DOUBLON": 6_000},
+    "par_motif": {"DEP-MONTANT": 0, "DEP-DATE": 10_000, "DEP-DOUBLON": 6_000},
 }
 
 
@@ -593,7 +593,8 @@ def euros(text: str) -> str:
 
 
 AV = Gravite.AVERTISSEMENT
-PERIODE = "du 01/01/2024 au 30/06/2025"  # campaign start to the date d'arrêté
+# Campaign start to the date d'arrêté, which ends the period here.
+PERIODE = "du 01/01/2024 à l'arrêté des comptes du 30/06/2025"
 SHOWN = {
     "ik": {
         (
@@ -630,7 +631,7 @@ SHOWN = {
             "Dépenses!K9",
             AV,
             "indemnité kilométrique inéligible en totalité (30,00 €) : kilomètres ou "
-            "puissance fiscale manquants ; complétez-les pour calculer l'indemnité",
+            "puissance fiscale manquants ou illisibles ; complétez-les pour calculer l'indemnité",
         ),
         # Horsepower missing (50 km are there): on the Puissance fiscale cell (L).
         (
@@ -638,7 +639,7 @@ SHOWN = {
             "Dépenses!L10",
             AV,
             "indemnité kilométrique inéligible en totalité (16,00 €) : kilomètres ou "
-            "puissance fiscale manquants ; complétez-les pour calculer l'indemnité",
+            "puissance fiscale manquants ou illisibles ; complétez-les pour calculer l'indemnité",
         ),
     },
     "conventions": {
@@ -698,7 +699,7 @@ SHOWN = {
             "Dépenses!B3",
             AV,
             "dépense inéligible en totalité (100,00 €) : datée du 31/12/2023, hors de la "
-            f"période d'éligibilité {PERIODE} ; vérifiez la date",
+            f"période d'éligibilité, {PERIODE} ; vérifiez la date",
         ),
         (
             "DEP-CATEGORIE",
@@ -741,7 +742,7 @@ SHOWN = {
             "Dépenses!B12",
             AV,
             "dépense inéligible en totalité (99,99 €) : datée du 01/07/2025, hors de la "
-            f"période d'éligibilité {PERIODE} ; vérifiez la date",
+            f"période d'éligibilité, {PERIODE} ; vérifiez la date",
         ),
         (
             "DEP-CATEGORIE",

@@ -17,11 +17,15 @@ from pathlib import Path
 from ..anomalies import Anomaly, Gravite
 from ..read import RawWorkbook
 from ..report import cell_key, sorted_anomalies
-from .xlsx import OPTIONS
+from .xlsx import ANNOTATED_PROPERTY, OPTIONS
 
 SUMMARY_SHEET = "Anomalies à corriger"
 FILLS = {Gravite.BLOQUANT: "FFC7CE", Gravite.AVERTISSEMENT: "FFEB9C", Gravite.INFORMATION: "DDEBF7"}
 AUTHOR = "mentorat-budget"
+NOTE = (
+    "Copie annotée par mentorat-budget : corrigez les cellules signalées dans votre "
+    "classeur d'origine, puis renvoyez-le (pas cette copie)."
+)
 
 
 def _comments(anomalies: Sequence[Anomaly]) -> dict[tuple[str, str], list[Anomaly]]:
@@ -61,6 +65,7 @@ def _with_openpyxl(source: Path, target: Path, anomalies: Sequence[Anomaly]) -> 
     import openpyxl
     from openpyxl.cell.cell import MergedCell
     from openpyxl.comments import Comment
+    from openpyxl.packaging.custom import StringProperty
     from openpyxl.styles import Font, PatternFill
 
     wb = openpyxl.load_workbook(source, keep_vba=target.suffix.lower() == ".xlsm", rich_text=False)
@@ -85,11 +90,14 @@ def _with_openpyxl(source: Path, target: Path, anomalies: Sequence[Anomaly]) -> 
     if SUMMARY_SHEET in wb.sheetnames:
         del wb[SUMMARY_SHEET]
     ws = wb.create_sheet(SUMMARY_SHEET, 0)
+    ws.append([NOTE])
     ws.append(["Feuille", "Cellule", "Gravité", "Code", "Message", "Valeur lue"])
-    for cell in ws[1]:
+    for cell in ws[2]:
         cell.font = Font(bold=True)
     for a in sorted_anomalies(anomalies):
         ws.append([a.feuille, a.cellule, str(a.gravite), a.code, a.message, a.valeur])
+        for cell in ws[ws.max_row]:
+            cell.data_type = "s"  # text typed by the user (« =1+2 ») stays text
         if a.feuille in wb.sheetnames and a.cellule:
             link = ws.cell(ws.max_row, 2)
             link.hyperlink = f"#'{a.feuille}'!{a.cellule}"
@@ -99,7 +107,9 @@ def _with_openpyxl(source: Path, target: Path, anomalies: Sequence[Anomaly]) -> 
         )
     for letter, width in zip("ABCDEF", (22, 10, 14, 24, 100, 24), strict=True):
         ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A2"
+    ws.freeze_panes = "A3"
+    if not any(p.name == ANNOTATED_PROPERTY for p in wb.custom_doc_props):
+        wb.custom_doc_props.append(StringProperty(name=ANNOTATED_PROPERTY, value="oui"))
     wb.active = 0
     for sheet in wb.worksheets:
         sheet.sheet_view.tabSelected = sheet is ws
@@ -117,6 +127,7 @@ def _rebuilt(raw: RawWorkbook, target: Path, anomalies: Sequence[Anomaly]) -> No
     with _temporary(target) as tmp:
         wb = xlsxwriter.Workbook(tmp, OPTIONS)
         wb.set_properties({"author": AUTHOR, "created": dt.datetime(2000, 1, 1)})
+        wb.set_custom_property(ANNOTATED_PROPERTY, "oui")
         fills = {g: wb.add_format({"bg_color": "#" + c}) for g, c in FILLS.items()}
         date_fills = {
             g: wb.add_format({"bg_color": "#" + c, "num_format": "dd/mm/yyyy"})

@@ -52,19 +52,45 @@ class Run:
     precedent: str = ""  # last year's bilan (bilan --precedent), as given
 
 
-def masker(codes: Iterable[str]):
-    """A function that replaces whole-word occurrences of the codes in a text."""
-    words = sorted({c for c in codes if c and c.strip()}, key=len, reverse=True)
-    if not words:
-        return lambda text: text
-    pattern = re.compile(
-        r"(?<![\w-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w-])", re.IGNORECASE
-    )
+class Masker:
+    """Hides student and mentor codes in free text.
 
-    def mask(text):
-        return pattern.sub(MASK, text) if isinstance(text, str) else text
+    Codes with a letter (E001, M02) are hidden wherever they stand as a word; codes made of
+    digits only (12) are hidden where they are quoted (« 12 ») or are the whole value, so
+    that amounts and dates keep their digits.
+    """
 
-    return mask
+    def __init__(self, codes: Iterable[str]):
+        codes = {str(c).strip() for c in codes if c is not None and str(c).strip()}
+        self.exact = {c.upper() for c in codes}
+        words = sorted((c for c in codes if not c.isdigit()), key=len, reverse=True)
+        numbers = sorted((c for c in codes if c.isdigit()), key=len, reverse=True)
+        self.words = (
+            re.compile(
+                r"(?<![\w-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w-])", re.IGNORECASE
+            )
+            if words
+            else None
+        )
+        self.quoted = (
+            re.compile(r"«\s*(?:" + "|".join(map(re.escape, numbers)) + r")\s*»")
+            if numbers
+            else None
+        )
+
+    def text(self, text):
+        if not isinstance(text, str):
+            return text
+        if self.words:
+            text = self.words.sub(MASK, text)
+        if self.quoted:
+            text = self.quoted.sub(f"« {MASK} »", text)
+        return text
+
+    def value(self, text):
+        if isinstance(text, str) and text.strip().upper() in self.exact:
+            return MASK
+        return self.text(text)
 
 
 def _eligible_categories(rules: Rules):
@@ -163,13 +189,11 @@ def _sheet_etablissements(wb, fmt, results, rules, run: Run) -> Placed:
         [values.get(c.header) for c in columns]
         for values in (_etab_values(r, rules) for r in results)
     ]
-    keep = [r.in_totals for r in results]
     return write_table(
         ws,
         fmt,
         columns,
         rows,
-        keep=keep,
         filter_on=("Statut du classeur", DOUBLON),
         total_label="Total (hors doublons)",
     )
@@ -385,19 +409,19 @@ def _sheet_rejets(wb, fmt, results, rules) -> Placed:
     for r in results:
         if not r.in_totals:
             continue
-        mask = masker(r.codes_personnels)
+        mask = Masker(r.codes_personnels)
         for x in r.rejets:
             rows.append(
                 [
                     r.uai,
                     r.etablissement.get("nom"),
                     r.fichier,
-                    f"Dépenses!{_montant_letter()}{x['ligne']}",
+                    x["cellule"],
                     x.get("piece"),
                     _date(x.get("date")),
                     labels.get(x.get("categorie"), x.get("categorie")),
-                    mask(x.get("libelle")),
-                    mask(x.get("paye_a")),
+                    mask.text(x.get("libelle")),
+                    MASK if x.get("mentor") else mask.value(x.get("paye_a")),
                     x.get("montant"),
                     x["cents"],
                     MOTIFS[x["code"]],
@@ -405,12 +429,6 @@ def _sheet_rejets(wb, fmt, results, rules) -> Placed:
                 ]
             )
     return write_table(ws, fmt, REJET_COLUMNS, rows)
-
-
-def _montant_letter() -> str:
-    from ..schema import DEPENSES
-
-    return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[[c.key for c in DEPENSES.columns].index("montant")]
 
 
 ANOMALY_COLUMNS = [
@@ -430,7 +448,7 @@ def _sheet_anomalies(wb, fmt, results) -> Placed:
     ws = wb.add_worksheet("Anomalies")
     rows = []
     for r in results:
-        mask = masker(r.codes_personnels)
+        mask = Masker(r.codes_personnels)
         for a in sorted_anomalies(r.anomalies):
             rows.append(
                 [
@@ -441,8 +459,8 @@ def _sheet_anomalies(wb, fmt, results) -> Placed:
                     a.cellule,
                     str(a.gravite),
                     a.code,
-                    mask(a.message),
-                    mask(a.valeur),
+                    mask.text(a.message),
+                    mask.value(a.valeur),
                 ]
             )
     placed = write_table(ws, fmt, ANOMALY_COLUMNS, rows)
@@ -485,7 +503,7 @@ def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed
     ws = wb.add_worksheet("Contrôles")
     ws.write(0, 0, "Conservation des montants (classeurs comptés dans les totaux)", fmt.subtitle)
     etab, rejets = placed["Établissements"], placed["Dépenses inéligibles"]
-    nb_rejet_rows = sum(len(r.rejets) for r in results if r.in_totals)
+    rejected_lines = sum(len({x["ligne"] for x in r.rejets}) for r in results if r.in_totals)
     ecart = totals.lus - totals.eligibles - totals.ineligibles
     lines = [
         ("Lignes de dépenses lues", None, totals.lignes, fmt.integer),
@@ -507,12 +525,14 @@ def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed
             totals.ineligibles / 100,
             fmt.euro,
         ),
+        ("Lignes entièrement éligibles", None, totals.lignes - rejected_lines, fmt.integer),
         (
-            "Lignes rejetées (au moins en partie), feuille Dépenses inéligibles",
+            "Lignes rejetées, en tout ou en partie (feuille Dépenses inéligibles)",
             None,
-            nb_rejet_rows,
+            rejected_lines,
             fmt.integer,
         ),
+        ("Écart de lignes : lues − éligibles − rejetées", "=B3-B10-B11", 0, fmt.integer),
     ]
     for i, (label, formula, value, cell_format) in enumerate(lines, start=2):
         ws.write_string(i, 0, label)
@@ -522,7 +542,7 @@ def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed
             ws.write(i, 1, value, cell_format)
     ok = ecart == 0
     ws.write_string(len(lines) + 2, 0, "Résultat", fmt.bold)
-    verdict = '=IF(AND(B7=0,ROUND(B8-B5,2)=0,ROUND(B9-B6,2)=0),"Conforme","Écart à analyser")'
+    verdict = '=IF(AND(B7=0,ROUND(B8-B5,2)=0,ROUND(B9-B6,2)=0,B12=0),"Conforme","Écart à analyser")'
     ws.write_formula(len(lines) + 2, 1, verdict, fmt.bold, "Conforme" if ok else "Écart à analyser")
     top = len(lines) + 5
     ws.write(top - 1, 0, "Fichiers lus, avec leur empreinte SHA-256", fmt.subtitle)
@@ -550,7 +570,6 @@ def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed
         CONTROL_COLUMNS,
         rows,
         top=top,
-        keep=[r.in_totals for r in results],
         filter_on=("Statut du classeur", DOUBLON),
         total_label="Total (hors doublons)",
     )
@@ -599,6 +618,8 @@ def _sheet_parametres(wb, fmt, rules: Rules, run: Run, n_files: int) -> None:
     ws.write_row(0, 0, ("Paramètre", "Valeur"), fmt.header)
     for i, (label, value, cell_format) in enumerate(rows, start=1):
         ws.write_string(i, 0, label)
+        if cell_format is fmt.wrap:
+            ws.set_row(i, 15 * (1 + len(str(value)) // 80))
         if isinstance(value, dt.date):
             ws.write_datetime(i, 1, value, cell_format)
         else:
@@ -761,7 +782,7 @@ def _sheet_synthese(
     ws.set_column(0, 0, 48)
     ws.set_column(1, 1, 18)
     ws.set_column(3, 3, 38)
-    ws.set_column(4, 4, 16)
+    ws.set_column(4, 4, 22)
     _charts(wb, ws, fmt, totals, rules, placed)
     print_setup(ws, portrait=True)
 

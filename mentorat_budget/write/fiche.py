@@ -10,7 +10,7 @@ from ..eligibility import MOTIFS
 from ..examples import slug
 from ..report import sorted_anomalies
 from ..rules import Rules
-from .tables import DATE, MONEY, TEXT, Col, write_table
+from .tables import DATE, MONEY, PCT, TEXT, Col, write_table
 from .xlsx import Formats, atomic_workbook, print_setup
 
 
@@ -48,7 +48,7 @@ def _indicators(result: Resultat, rules: Rules) -> list[tuple[str, object, str]]
     ]
     if f.a_reverser:
         rows.append(("Date limite de reversement", rules.date_limite_reversement, DATE))
-    rows.append(("Taux de consommation", f"{(f.taux or 0) * 100:.1f} %".replace(".", ","), TEXT))
+    rows.append(("Taux de consommation", f.taux or 0, PCT))
     for c in rules.categories:
         if c.eligible:
             rows.append((f"{c.libelle} (€)", f.par_categorie.get(c.code, 0), MONEY))
@@ -79,6 +79,8 @@ def write_fiche(target: Path, result: Resultat, rules: Rules) -> Path:
             ws.write_string(i, 0, label)
             if kind == MONEY:
                 ws.write_number(i, 1, value / 100, fmt.euro)
+            elif kind == PCT:
+                ws.write_number(i, 1, value, fmt.percent)
             elif kind == DATE:
                 ws.write_datetime(i, 1, value, fmt.date)
             else:
@@ -89,7 +91,7 @@ def write_fiche(target: Path, result: Resultat, rules: Rules) -> Path:
         labels = {c.code: c.libelle for c in rules.categories}
         rejets = [
             [
-                f"Dépenses!E{x['ligne']}",
+                x["cellule"],
                 x.get("piece"),
                 _date(x.get("date")),
                 labels.get(x.get("categorie"), x.get("categorie")),

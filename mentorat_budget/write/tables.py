@@ -51,9 +51,12 @@ def quote(sheet: str) -> str:
 
 def _cell_format(kind: str, fmt: Formats, bold: bool = False):
     if bold:
-        return {MONEY: fmt.euro_bold, PCT: fmt.percent_bold, INT: fmt.integer_bold}.get(
-            kind, fmt.total
-        )
+        return {
+            MONEY: fmt.euro_bold,
+            PCT: fmt.percent_bold,
+            INT: fmt.integer_bold,
+            NUMBER: fmt.number_bold,
+        }.get(kind, fmt.total)
     return {
         MONEY: fmt.euro,
         PCT: fmt.percent,
@@ -86,16 +89,16 @@ def write_table(
     rows: Sequence[Sequence],
     top: int = 0,
     total_label: str = "Total",
-    keep: Sequence[bool] | None = None,
     filter_on: tuple[str, str] | None = None,
 ) -> Placed:
     """Header at `top`, rows below, then a total row if any column has a total.
 
-    `keep` says which rows count in the totals; the formula then sums only the rows
-    whose `filter_on` column differs from the given value (e.g. Statut <> Doublon).
+    With `filter_on` (a header and a value), the totals count only the rows whose column
+    differs from the value (e.g. Statut <> Doublon): the SUMIFS formula and its cached
+    value select the same rows.
     """
     ws.write_row(top, 0, [c.header for c in columns], fmt.header)
-    ws.set_row(top, 30)
+    ws.set_row(top, 45)
     formats = [_cell_format(c.kind, fmt) for c in columns]
     for r, row in enumerate(rows, start=top + 1):
         for c, (column, value) in enumerate(zip(columns, row, strict=True)):
@@ -105,18 +108,21 @@ def write_table(
     first, last = top + 1, top + len(rows)
     ws.freeze_panes(top + 1, 0)
     ws.autofilter(top, 0, max(last, top), len(columns) - 1)
-    print_setup(ws, (top, top))
+    print_setup(ws, (top, top), wide=len(columns) > 14)
     placed = Placed(first, last, None, columns)
     if not any(c.total for c in columns):
         return placed
     placed.total = last + 1
-    _write_totals(ws, fmt, placed, rows, total_label, keep, filter_on)
+    _write_totals(ws, fmt, placed, rows, total_label, filter_on)
     return placed
 
 
-def _write_totals(ws, fmt, placed: Placed, rows, label, keep, filter_on) -> None:
+def _write_totals(ws, fmt, placed: Placed, rows, label, filter_on) -> None:
     columns, total = placed.columns, placed.total
-    kept = [row for i, row in enumerate(rows) if keep is None or keep[i]]
+    kept = rows
+    if filter_on is not None:
+        at = placed.col(filter_on[0])
+        kept = [row for row in rows if row[at] != filter_on[1]]
     sums: dict[str, float] = {}
     ws.write_string(total, 0, label, fmt.total)
     for c, column in enumerate(columns):

@@ -157,7 +157,7 @@ def _cell_format(column: Column, fmt: Formats):
         Kind.DATE: fmt.date,
         Kind.INT: fmt.integer,
         Kind.YEAR: fmt.integer,
-        Kind.NUMBER: fmt.number,
+        Kind.NUMBER: fmt.text,  # General: 40 km, 1,5 h, no trailing zeros
     }.get(column.kind, fmt.text)
 
 
@@ -258,7 +258,6 @@ def _write_table(wb: Workbook, sheet: Sheet, rows: list[dict], fmt: Formats) -> 
     ws.set_row(HEADER_ROW, 32)
     ws.freeze_panes(FIRST_ROW, 0)
     print_setup(ws, (HEADER_ROW, HEADER_ROW))
-    ws.print_area(0, 0, HEADER_ROW + max(len(rows), 1), len(sheet.columns) - 1)
     return last
 
 

@@ -32,6 +32,9 @@ DATE = "dd/mm/yyyy"
 # Document property that marks a file written by this tool as an output (bilan, fiche,
 # notification), so that a batch never reads it back as an establishment workbook.
 OUTPUT_PROPERTY = "mentorat-budget-sortie"
+# And this one marks an annotated copy of a user's workbook: not read back either (the
+# establishment corrects its own workbook, not the copy).
+ANNOTATED_PROPERTY = "mentorat-budget-copie-annotee"
 
 
 class Formats:
@@ -59,7 +62,8 @@ class Formats:
         self.date = wb.add_format({**base, "num_format": DATE, "align": "left"})
         self.integer = wb.add_format({**base, "num_format": "0"})
         self.integer_bold = wb.add_format({**base, "num_format": "0", "bold": True, "top": 1})
-        self.number = wb.add_format({**base, "num_format": "0.##"})
+        self.number = wb.add_format({**base, "num_format": "#,##0.00"})
+        self.number_bold = wb.add_format({**base, "num_format": "#,##0.00", "bold": True, "top": 1})
         self.total = wb.add_format({**base, "bold": True, "top": 1})
         self.input = wb.add_format(
             {**base, "bg_color": "#FFF2CC", "border": 1, "border_color": "#BFBFBF"}
@@ -85,9 +89,12 @@ class Formats:
         )
 
 
-def print_setup(ws, repeat_rows: tuple[int, int] | None = None, portrait: bool = False) -> None:
-    """A4, one page wide, header rows repeated: what a finance officer prints."""
-    ws.set_paper(9)
+def print_setup(
+    ws, repeat_rows: tuple[int, int] | None = None, portrait: bool = False, wide: bool = False
+) -> None:
+    """A4 (A3 for wide tables), one page wide, header rows repeated: what a finance
+    officer prints."""
+    ws.set_paper(8 if wide else 9)
     if not portrait:
         ws.set_landscape()
     ws.fit_to_pages(1, 0)
