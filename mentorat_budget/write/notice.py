@@ -95,12 +95,19 @@ def _sheet_rows(sheet: Sheet) -> list[tuple[str, str, str, str]]:
     return [(c.header, _required_text(c), _kind_text(c), c.help) for c in sheet.columns]
 
 
+WIDTHS = (34, 22, 20, 66)  # of the four columns, in characters
+
+
+def _height(values) -> int:
+    """Row height that shows every wrapped cell whole (about 1.1 characters per unit)."""
+    lines = max(1 + len(str(v)) * 11 // (w * 10) for v, w in zip(values, WIDTHS, strict=False))
+    return 15 * lines + 2
+
+
 def write_notice(wb: Workbook, rules: Rules, fmt: Formats) -> None:
     ws = wb.add_worksheet(NOTICE)
-    ws.set_column(0, 0, 34)
-    ws.set_column(1, 1, 22)
-    ws.set_column(2, 2, 20)
-    ws.set_column(3, 3, 66)
+    for col, width in enumerate(WIDTHS):
+        ws.set_column(col, col, width)
     print_setup(ws)
     row = 0
 
@@ -147,8 +154,9 @@ def write_notice(wb: Workbook, rules: Rules, fmt: Formats) -> None:
     ws.write_row(row, 0, ("Libellé", "Code", "Éligible", "Précisions"), fmt.header)
     row += 1
     for c in rules.categories:
-        ws.write_row(row, 0, (c.libelle, c.code, "Oui" if c.eligible else "Non"), fmt.wrap)
-        ws.write(row, 3, c.aide, fmt.wrap)
+        values = (c.libelle, c.code, "Oui" if c.eligible else "Non", c.aide)
+        ws.write_row(row, 0, values, fmt.wrap)
+        ws.set_row(row, _height(values))
         row += 1
     for sheet in SHEETS:
         row += 1
@@ -163,6 +171,7 @@ def write_notice(wb: Workbook, rules: Rules, fmt: Formats) -> None:
         row += 1
         for values in _sheet_rows(sheet):
             ws.write_row(row, 0, values, fmt.wrap)
+            ws.set_row(row, _height(values))
             row += 1
     row += 1
     line("Vérifier le classeur", fmt.subtitle)
