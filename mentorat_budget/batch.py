@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -17,11 +16,15 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from . import eligibility, figures
 from .anomalies import Anomalies, Anomaly, Gravite
+from .lot import Lot
 from .read import SUFFIXES
 from .rules import Rules, campagnes_connues, for_campagne
-from .verify import DOUBLON, ILLISIBLE, check_workbook, statut
+from .validate import Parsed
+from .verify import DOUBLON, ILLISIBLE, check_lot, parse, statut
 from .write.xlsx import ANNOTATED_PROPERTY, OUTPUT_PROPERTY
 
 IDENTITY_KEYS = (
@@ -115,63 +118,109 @@ def discover(folders: Iterable[Path], exclude: Iterable[Path] = ()) -> list[tupl
     return sorted(found.items(), key=lambda item: item[1])
 
 
-# ------------------------------------------------------------------ one workbook
+# --------------------------------------------------------------- reading (workers)
 
 
-def process(path: Path, fichier: str, rules: Rules | None, annoter: Path | None) -> Resultat:
-    """Check one workbook and reduce it to its `Resultat`. Never raises on bad input."""
-    result = Resultat(Path(path), fichier)
+def parse_one(path: Path, fichier: str, rules: Rules | None) -> Parsed | None:
+    """Read and type one workbook, in a worker; None for one of our own outputs.
+
+    Never raises on bad input: an unexpected error becomes an anomaly of the file.
+    """
     if is_our_output(path):
-        result.ignore = True
-        return result
+        return None
     try:
-        classeur, applied = check_workbook(path, rules, fichier)
+        parsed = parse(path, rules, fichier)
     except Exception as error:  # a bug must not stop the batch: report it on the file
-        anomalies = Anomalies(fichier)
-        anomalies.add("FIC-CORROMPU", detail=f"erreur interne {type(error).__name__} : {error}")
-        result.anomalies = list(anomalies)
-        return result
-    result.sha256 = classeur.sha256 or _sha256(path)
-    result.statut = statut(classeur)
-    result.anomalies = list(classeur.anomalies)
-    result.campagne = applied.campagne
-    if classeur.lisible:
-        result.etablissement = {k: classeur.etablissement.get(k) for k in IDENTITY_KEYS}
-        sheet, cells = classeur.etablissement_sheet, classeur.etablissement_cells
-        result.uai_lieu = (sheet, cells.get("uai", ""))
-        result.report_lieu = (sheet, cells.get("report", ""))
-        lines = classeur.eligibilite
-        result.figures = figures.compute(classeur, lines, applied)
-        result.partenaires = _partners(classeur, lines)
-        result.rejets = _rejets(classeur, lines)
-        result.codes_personnels = figures.personal_codes(classeur)
-    if annoter is not None and classeur.anomalies:
-        result.annote = _annotate(classeur, annoter)
-    return result
+        parsed = Parsed(Path(path), fichier, Anomalies(fichier))
+        parsed.anomalies.add(
+            "FIC-CORROMPU", detail=f"erreur interne {type(error).__name__} : {error}"
+        )
+    if not parsed.sha256:
+        parsed.sha256 = _sha256(path)
+    parsed.raw = None  # the rows are typed: no need to send them back
+    return parsed
 
 
-def _partners(classeur, result: eligibility.Eligibilite) -> list[dict]:
+def _worker(args: tuple) -> Parsed | None:
+    return parse_one(*args)
+
+
+def _run(tasks: list[tuple], jobs: int, progress: Callable[[int], None]) -> Iterator:
+    if jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield _worker(task)
+            progress(1)
+        return
+    chunk = max(1, min(16, len(tasks) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for result in pool.map(_worker, tasks, chunksize=chunk):
+            yield result
+            progress(1)
+
+
+def majority_campaign(parsed: list[Parsed]) -> int | None:
+    declared = Counter(p.etablissement.get("campagne") for p in parsed if p.lisible)
+    known = set(campagnes_connues())
+    for campagne, _ in declared.most_common():
+        if campagne in known:
+            return campagne
+    return None
+
+
+# ------------------------------------------------------------ the lot (main process)
+
+
+def results_of(lot: Lot) -> list[Resultat]:
+    """Reduce each checked workbook of the lot to its `Resultat`."""
+    result = lot.eligibilite
+    all_figures = figures.compute(lot, result)
+    codes = figures.personal_codes(lot)
+    rejets = _rejets(lot, result)
+    partners = _partners(lot, result)
+    out = []
+    for i, parsed in enumerate(lot.parsed):
+        r = Resultat(parsed.path, parsed.fichier, sha256=parsed.sha256, campagne=parsed.campagne)
+        r.statut = statut(parsed)
+        r.anomalies = list(parsed.anomalies)
+        if parsed.lisible:
+            r.etablissement = {k: parsed.etablissement.get(k) for k in IDENTITY_KEYS}
+            sheet, cells = parsed.etablissement_sheet, parsed.etablissement_cells
+            r.uai_lieu = (sheet, cells.get("uai", ""))
+            r.report_lieu = (sheet, cells.get("report", ""))
+            r.figures = all_figures[i]
+            r.rejets, r.partenaires = rejets[i], partners[i]
+            r.codes_personnels = codes[i]
+        out.append(r)
+    return out
+
+
+def _clean(record: dict) -> dict:
+    return {k: (None if v is None or v is pd.NA or v != v else v) for k, v in record.items()}
+
+
+def _partners(lot: Lot, result: eligibility.Eligibilite) -> list[list[dict]]:
     lines = result.lines
-    paid = lines.loc[lines["partenaire"].notna()].groupby("partenaire")
+    paid = lines.loc[lines["partenaire"].notna()].groupby(["id", "partenaire"])
     eligible, ineligible = paid["eligible"].sum(), paid["ineligible"].sum()
-    rows = []
-    for p in classeur.table("partenaires").frame.to_dict("records"):
-        code = p["code"]
-        if code is None or code != code:
-            continue
-        rows.append(
+    out: list[list[dict]] = [[] for _ in range(len(lot))]
+    partners = lot.tables["partenaires"].dropna(subset=["code"])
+    for p in partners.to_dict("records"):
+        i, code = p.pop("id"), p["code"]
+        out[i].append(
             {
-                **{k: (None if v is None or v != v else v) for k, v in p.items()},
-                "verse_eligible": int(eligible.get(code, 0)),
-                "verse_ineligible": int(ineligible.get(code, 0)),
+                **_clean(p),
+                "verse_eligible": int(eligible.get((i, code), 0)),
+                "verse_ineligible": int(ineligible.get((i, code), 0)),
             }
         )
-    return rows
+    return out
 
 
-def _rejets(classeur, result: eligibility.Eligibilite) -> list[dict]:
-    """The rejected parts, each with the cell of its amount in the user's own sheet."""
+def _rejets(lot: Lot, result: eligibility.Eligibilite) -> list[list[dict]]:
+    """Per workbook, the rejected parts, each with the cell of its amount in the user's
+    own sheet."""
     keep = [
+        "id",
         "ligne",
         "piece",
         "date",
@@ -183,13 +232,20 @@ def _rejets(classeur, result: eligibility.Eligibilite) -> list[dict]:
         "code",
         "cents",
     ]
-    table = classeur.table("depenses")
-    rows = []
+    out: list[list[dict]] = [[] for _ in range(len(lot))]
     for row in result.rejets[keep].to_dict("records"):
-        row = {k: (None if v is None or v != v else v) for k, v in row.items()}
-        row["cellule"] = f"{table.name}!{table.cell('montant', row['ligne'])}"
-        rows.append(row)
-    return rows
+        i = row.pop("id")
+        row = _clean(row)
+        sheet, cell = lot.where("depenses", i, "montant", row["ligne"])
+        row["cellule"] = f"{sheet}!{cell}"
+        out[i].append(row)
+    return out
+
+
+def process(path: Path, fichier: str, rules: Rules | None, annoter: Path | None) -> Resultat:
+    """One workbook, read, checked and reduced (a batch of one)."""
+    results, _ = run_batch([(Path(path), fichier)], rules, jobs=1, annoter=annoter)
+    return results[0] if results else Resultat(Path(path), fichier, ignore=True)
 
 
 def _sha256(path: Path) -> str:
@@ -212,44 +268,39 @@ def annotated_name(fichier: str) -> str:
     return f"{stem}-annote.xlsx" if kind == "xlsx" else f"{stem}-{kind}-annote.xlsx"
 
 
-def _annotate(classeur, folder: Path) -> Path | None:
+def _annotate_task(args: tuple) -> Path | None:
+    """An annotated copy (in a worker); the copy is a courtesy: the bilan goes on."""
+    from .read import read_workbook
     from .write.annotate import annotate
 
-    target = Path(folder) / annotated_name(classeur.fichier)
+    path, fichier, anomalies, target = args
     try:
-        annotate(classeur.path, target, classeur.anomalies, classeur.raw)
-    except Exception:  # the copy is a courtesy: the bilan goes on
+        raw = None
+        if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
+            raw = read_workbook(Path(path), Anomalies(fichier))
+        annotate(path, target, anomalies, raw)
+    except Exception:
         return None
     return target
 
 
-# ----------------------------------------------------------------------- batch
+def _annotate_all(results: list[Resultat], folder: Path, jobs: int) -> None:
+    todo = [r for r in results if r.anomalies]
+    tasks = [
+        (r.path, r.fichier, r.anomalies, Path(folder) / annotated_name(r.fichier)) for r in todo
+    ]
+    for result, copy in zip(todo, _run_tasks(_annotate_task, tasks, jobs), strict=True):
+        result.annote = copy
 
 
-def _worker(args: tuple) -> Resultat:
-    return process(*args)
-
-
-def _run(tasks: list[tuple], jobs: int, progress: Callable[[int], None]) -> Iterator[Resultat]:
+def _run_tasks(function, tasks: list, jobs: int) -> list:
     if jobs <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield _worker(task)
-            progress(1)
-        return
-    chunk = max(1, min(16, len(tasks) // (jobs * 8)))
+        return [function(t) for t in tasks]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for result in pool.map(_worker, tasks, chunksize=chunk):
-            yield result
-            progress(1)
+        return list(pool.map(function, tasks, chunksize=max(1, len(tasks) // (jobs * 4))))
 
 
-def majority_campaign(results: list[Resultat]) -> int | None:
-    declared = Counter(r.etablissement.get("campagne") for r in results if r.etablissement)
-    known = set(campagnes_connues())
-    for campagne, _ in declared.most_common():
-        if campagne in known:
-            return campagne
-    return None
+# ----------------------------------------------------------------------- batch
 
 
 def run_batch(
@@ -259,26 +310,29 @@ def run_batch(
     annoter: Path | None = None,
     progress: Callable[[int], None] = lambda n: None,
 ) -> tuple[list[Resultat], Rules]:
-    """Process every file; returns the results in path order and the rules applied.
+    """Read every file (in parallel), check them all as one lot; returns the results in
+    path order and the rules applied.
 
-    Without `rules`, each workbook is first read with the rules of the campaign it
+    Without `rules`, each workbook is first typed with the rules of the campaign it
     declares; the batch then takes the campaign most workbooks declare, and the few
-    read with other rules are read again with those.
+    typed with other rules are typed again with those.
     """
-    tasks = [(path, shown, rules, annoter) for path, shown in files]
-    results = list(_run(tasks, jobs, progress))
+    tasks = [(path, shown, rules) for path, shown in files]
+    parsed = list(_run(tasks, jobs, progress))
+    kept = [p for p in parsed if p is not None]
     if rules is None:
-        campagne = majority_campaign(results) or campagnes_connues()[-1]
+        campagne = majority_campaign(kept) or campagnes_connues()[-1]
         rules = for_campagne(campagne)
-        again = [i for i, r in enumerate(results) if r.campagne not in (None, campagne)]
-        redo = list(_run([(*tasks[i][:2], rules, annoter) for i in again], jobs, lambda n: None))
-        for i, result in zip(again, redo, strict=True):
-            results[i] = result
-    results = [r for r in results if not r.ignore]
-    doublons = mark_duplicates(results)
+        again = [i for i, p in enumerate(kept) if p.lisible and p.campagne != campagne]
+        redo = list(
+            _run([(kept[i].path, kept[i].fichier, rules) for i in again], jobs, lambda n: None)
+        )
+        for i, p in zip(again, redo, strict=True):
+            kept[i] = p
+    results = results_of(check_lot(kept, rules))
+    mark_duplicates(results)
     if annoter is not None:
-        for result in doublons:  # their copy must say they are duplicates
-            result.annote = _annotate_again(result, annoter)
+        _annotate_all(results, annoter, jobs)
     return results, rules
 
 
@@ -301,24 +355,7 @@ def mark_duplicates(results: list[Resultat]) -> list[Resultat]:
     return doublons
 
 
-def _annotate_again(result: Resultat, folder: Path) -> Path | None:
-    from .read import read_workbook
-    from .write.annotate import annotate
-
-    target = Path(folder) / annotated_name(result.fichier)
-    try:
-        raw = read_workbook(result.path, Anomalies(result.fichier))
-        annotate(result.path, target, result.anomalies, raw)
-    except Exception:  # the copy is a courtesy: the bilan goes on
-        return None
-    return target
-
-
 def default_jobs() -> int:
     return (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     )
-
-
-def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()

@@ -1,205 +1,292 @@
-"""The checks of SPEC §5.3 that concern one workbook, on the typed tables.
+"""The checks of SPEC §5.3 across rows and sheets, on a whole lot of workbooks at once.
 
-Each check reads the frames and appends anomalies; none changes the data.
+Each check selects the offending rows of all workbooks with one vectorised expression,
+then adds an anomaly to each offending row's own workbook; none changes the data.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .academies import academie
-from .rules import Rules
-from .validate import ROW, Classeur, Table
+from .academies import ACADEMIE_PAR_PREFIXE
+from .lot import Lot
+from .schema import BY_KEY, TABLES, Kind
+from .validate import ROW
 from .values import euros
 
 ACTIVE = ("En cours", "Terminé")  # statuses that count as mentored
 
 
-def _rows(table: Table, mask: pd.Series) -> pd.DataFrame:
-    return table.frame.loc[mask.fillna(False).astype(bool)]
+def mentored_mask(lot: Lot) -> pd.Series:
+    """Students with a known mentor (one of their workbook's Mentors sheet) and status
+    En cours or Terminé (SPEC §6)."""
+    eleves = lot.tables["eleves"]
+    known = lot.key("eleves", "mentor").isin(lot.key("mentors", "code").dropna())
+    return (known.fillna(False) & eleves["statut"].isin(ACTIVE).fillna(False)).astype(bool)
 
 
-def mentored_mask(classeur: Classeur) -> pd.Series:
-    """Students with a known mentor (one of the Mentors sheet) and status En cours or
-    Terminé (SPEC §6)."""
-    eleves = classeur.table("eleves").frame
-    known = set(classeur.table("mentors").frame["code"].dropna().str.upper())
-    has_mentor = eleves["mentor"].str.upper().isin(known).fillna(False)
-    return (has_mentor & eleves["statut"].isin(ACTIVE).fillna(False)).astype(bool)
+# ----------------------------------------------------------- generic: codes and refs
 
 
-def check_etablissement(classeur: Classeur, rules: Rules) -> None:
-    etab, cells, sheet = (
-        classeur.etablissement,
-        classeur.etablissement_cells,
-        classeur.etablissement_sheet,
-    )
-    add = classeur.anomalies.add
-    uai = etab.get("uai")
-    if uai:
-        expected = academie(uai)
-        declared = etab.get("academie")
-        if declared and expected and declared != expected:
-            add("ETA-ACADEMIE", sheet, cells.get("academie", ""), declared, attendue=expected)
-        if expected:  # the UAI decides: the bilan files the establishment under its académie
-            etab["academie"] = expected
-    campagne = etab.get("campagne")
-    if campagne is not None and campagne != rules.campagne:
-        add("ETA-CAMPAGNE", sheet, cells.get("campagne", ""), campagne, attendue=rules.campagne)
-    dotation = etab.get("dotation")
-    if dotation is None:
-        return
-    counts = {"ETA-DOTATION-PREVUS": etab.get("eleves_prevus")}
-    if "eleves" in classeur.tables:
-        counts["ETA-DOTATION-MENTORES"] = _mentored_count(classeur)
-    for code, count in counts.items():
-        if count is None:
+def check_unique(lot: Lot) -> None:
+    """Each code (N° de pièce, Code élève…) once per workbook; later ones are reported."""
+    for sheet in TABLES:
+        column = sheet.code_column
+        frame = lot.tables[sheet.key]
+        if column is None or frame.empty:
             continue
-        plafond = rules.forfait_cents * count
-        if dotation > plafond:
-            add(
-                code,
-                sheet,
-                cells.get("dotation", ""),
-                euros(dotation),
-                forfait=euros(rules.forfait_cents),
-                eleves=count,
-                plafond=euros(plafond),
+        key = lot.key(sheet.key, column.key)
+        repeated = key.duplicated(keep="first") & key.notna()
+        if not repeated.any():
+            continue
+        first = frame.loc[~repeated].assign(_k=key[~repeated]).set_index("_k")[ROW]
+        for row, k in zip(frame.loc[repeated].itertuples(), key[repeated], strict=True):
+            lot.add(
+                row.id,
+                "VAL-DOUBLON",
+                sheet.key,
+                column.key,
+                getattr(row, ROW),
+                getattr(row, column.key),
+                colonne=column.header,
+                premiere=first[k],
             )
 
 
-def _mentored_count(classeur: Classeur) -> int:
-    return int(mentored_mask(classeur).sum())
+def check_references(lot: Lot) -> None:
+    """Codes that point to another sheet of the same workbook must exist there."""
+    for sheet in TABLES:
+        frame = lot.tables[sheet.key]
+        for column in sheet.columns:
+            if not column.ref or frame.empty:
+                continue
+            target = BY_KEY[column.ref]
+            known = lot.key(column.ref, target.code_column.key).dropna()
+            if column.kind is Kind.CODES:
+                refs = frame[["id", ROW, column.key]].dropna(subset=[column.key])
+                refs = refs.assign(**{column.key: refs[column.key].str.split(r"[,;]")})
+                refs = refs.explode(column.key)
+                refs[column.key] = refs[column.key].str.strip()
+                refs = refs.loc[refs[column.key].fillna("") != ""]
+                keys = lot.key_of(refs["id"], refs[column.key])
+            else:
+                refs = frame.dropna(subset=[column.key])
+                keys = lot.key(sheet.key, column.key, refs)
+            bad = refs.loc[~keys.isin(known).fillna(False).to_numpy(dtype=bool)]
+            for row in bad.itertuples():
+                i = row.id
+                if not lot.has(column.ref, i) or column.key not in lot.table(sheet.key, i).letters:
+                    continue  # the target sheet is missing: already reported
+                lot.add(
+                    i,
+                    "VAL-REFERENCE",
+                    sheet.key,
+                    column.key,
+                    getattr(row, ROW),
+                    getattr(row, column.key),
+                    gravite=column.ref_gravite,
+                    colonne=column.header,
+                    cible=lot.table(column.ref, i).name,
+                )
 
 
-def check_mentors(classeur: Classeur, rules: Rules) -> None:
-    if "mentors" not in classeur.tables:
+# ------------------------------------------------------------------ establishment
+
+
+def check_etablissement(lot: Lot, mentored: pd.Series) -> None:
+    etab, rules = lot.etab, lot.rules
+    expected = etab["uai"].str.slice(0, 3).map(ACADEMIE_PAR_PREFIXE)
+    counts = {
+        "ETA-DOTATION-PREVUS": etab["eleves_prevus"],
+        "ETA-DOTATION-MENTORES": mentored.groupby(lot.tables["eleves"]["id"])
+        .sum()
+        .reindex(etab.index),
+    }
+    for i, row in zip(etab.index, etab.itertuples(index=False), strict=True):
+        parsed = lot.parsed[i]
+        if not parsed.lisible:
+            continue
+        sheet, cells, add = (
+            parsed.etablissement_sheet,
+            parsed.etablissement_cells,
+            parsed.anomalies.add,
+        )
+        academie = expected[i]
+        if pd.notna(academie):
+            if pd.notna(row.academie) and row.academie != academie:
+                add(
+                    "ETA-ACADEMIE",
+                    sheet,
+                    cells.get("academie", ""),
+                    row.academie,
+                    attendue=academie,
+                )
+            # The UAI decides: the bilan files the establishment under its académie.
+            parsed.etablissement["academie"] = academie
+            etab.at[i, "academie"] = academie
+        if pd.notna(row.campagne) and row.campagne != rules.campagne:
+            add(
+                "ETA-CAMPAGNE",
+                sheet,
+                cells.get("campagne", ""),
+                row.campagne,
+                attendue=rules.campagne,
+            )
+        if pd.isna(row.dotation):
+            continue
+        for code, series in counts.items():
+            count = series[i]
+            if pd.isna(count) or (code == "ETA-DOTATION-MENTORES" and not lot.has("eleves", i)):
+                continue
+            plafond = rules.forfait_cents * int(count)
+            if row.dotation > plafond:
+                add(
+                    code,
+                    sheet,
+                    cells.get("dotation", ""),
+                    euros(row.dotation),
+                    forfait=euros(rules.forfait_cents),
+                    eleves=int(count),
+                    plafond=euros(plafond),
+                )
+
+
+# ------------------------------------------------------------------------ mentors
+
+
+def check_mentors(lot: Lot) -> None:
+    mentors = lot.tables["mentors"]
+    if mentors.empty:
         return
-    mentors = classeur.tables["mentors"]
-    frame, add = mentors.frame, classeur.anomalies.add
-    for _, m in _rows(mentors, frame["statut"] == "Étudiant").iterrows():
-        add(
-            "MEN-ETUDIANT",
-            mentors.name,
-            mentors.cell("statut", m[ROW]),
-            m["statut"],
-            ident=m["code"],
-        )
-    for _, m in _rows(mentors, frame["honorabilite"] == False).iterrows():  # noqa: E712
-        add(
-            "MEN-HONORABILITE",
-            mentors.name,
-            mentors.cell("honorabilite", m[ROW]),
-            "Non",
-            ident=m["code"],
-        )
-    verified = frame["honorabilite"].fillna(False).astype(bool)
-    no_partner = frame["partenaire"].isna()
-    by_dsden = frame["verifie_par"] == "DSDEN"
-    for _, m in _rows(mentors, verified & no_partner & ~by_dsden.fillna(False)).iterrows():
-        add(
+    for m in lot.rows("mentors", mentors["statut"] == "Étudiant").itertuples():
+        lot.add(m.id, "MEN-ETUDIANT", "mentors", "statut", m.ligne, m.statut, ident=m.code)
+    for m in lot.rows("mentors", mentors["honorabilite"] == False).itertuples():  # noqa: E712
+        lot.add(m.id, "MEN-HONORABILITE", "mentors", "honorabilite", m.ligne, "Non", ident=m.code)
+    verified = mentors["honorabilite"].fillna(False).astype(bool)
+    no_partner = mentors["partenaire"].isna()
+    by_dsden = (mentors["verifie_par"] == "DSDEN").fillna(False)
+    for m in lot.rows("mentors", verified & no_partner & ~by_dsden).itertuples():
+        lot.add(
+            m.id,
             "MEN-DSDEN",
-            mentors.name,
-            mentors.cell("verifie_par", m[ROW]),
-            m["verifie_par"] if pd.notna(m["verifie_par"]) else "",
-            ident=m["code"],
+            "mentors",
+            "verifie_par",
+            m.ligne,
+            m.verifie_par if pd.notna(m.verifie_par) else "",
+            ident=m.code,
         )
-    missing_by = verified & ~no_partner & frame["verifie_par"].isna()
-    for _, m in _rows(mentors, missing_by).iterrows():
-        add(
+    missing_by = verified & ~no_partner & mentors["verifie_par"].isna()
+    for m in lot.rows("mentors", missing_by).itertuples():
+        lot.add(
+            m.id,
             "VAL-OBLIGATOIRE",
-            mentors.name,
-            mentors.cell("verifie_par", m[ROW]),
+            "mentors",
+            "verifie_par",
+            m.ligne,
             colonne="Vérifiée par",
             aide="Indiquez qui a vérifié l'honorabilité (Partenaire ou DSDEN).",
         )
-    for _, m in _rows(mentors, frame["formation"] == False).iterrows():  # noqa: E712
-        add(
-            "MEN-FORMATION", mentors.name, mentors.cell("formation", m[ROW]), "Non", ident=m["code"]
-        )
-    _check_mentees(classeur, mentors, rules)
+    for m in lot.rows("mentors", mentors["formation"] == False).itertuples():  # noqa: E712
+        lot.add(m.id, "MEN-FORMATION", "mentors", "formation", m.ligne, "Non", ident=m.code)
+    _check_mentees(lot)
 
 
-def _check_mentees(classeur: Classeur, mentors: Table, rules: Rules) -> None:
-    eleves = classeur.table("eleves").frame
+def _check_mentees(lot: Lot) -> None:
+    """Too many active mentees (warning); no filière in common with them (information)."""
+    mentors, eleves = lot.tables["mentors"], lot.tables["eleves"]
     if eleves.empty:
         return
-    key = eleves["mentor"].str.upper()
+    mentor_key = lot.key("mentors", "code")
+    eleve_key = lot.key("eleves", "mentor")
     active = eleves["statut"].eq("En cours").fillna(False)
-    counts = key[active].value_counts()
-    filieres = eleves.groupby(key)["filiere"].agg(lambda s: set(s.dropna()))
-    add = classeur.anomalies.add
-    for _, m in mentors.frame.iterrows():
-        code = m["code"]
-        if pd.isna(code):
-            continue
-        n = int(counts.get(code.upper(), 0))
-        if n > rules.mentores_par_mentor:
-            add(
-                "MEN-MENTORES",
-                mentors.name,
-                mentors.cell("code", m[ROW]),
-                code,
-                ident=code,
-                nombre=n,
-                seuil=rules.mentores_par_mentor,
-            )
-        theirs = filieres.get(code.upper(), set())
-        own = m["filiere"]
-        if pd.notna(own) and theirs and own not in theirs:
-            add(
-                "MEN-FILIERE",
-                mentors.name,
-                mentors.cell("filiere", m[ROW]),
-                own,
-                ident=code,
-                filieres=", ".join(sorted(theirs)),
-            )
+    counts = eleve_key[active].value_counts()
+    n = mentor_key.map(counts).fillna(0).astype(int)
+    threshold = lot.rules.mentores_par_mentor
+    for m, count in zip(mentors.loc[n > threshold].itertuples(), n[n > threshold], strict=True):
+        lot.add(
+            m.id,
+            "MEN-MENTORES",
+            "mentors",
+            "code",
+            m.ligne,
+            m.code,
+            ident=m.code,
+            nombre=int(count),
+            seuil=threshold,
+        )
+    pairs = pd.DataFrame({"k": eleve_key, "filiere": eleves["filiere"]}).dropna()
+    pairs = pairs.drop_duplicates()
+    own = mentors["filiere"]
+    has_mentees = mentor_key.isin(pairs["k"]).fillna(False)
+    shared = pd.MultiIndex.from_arrays([pairs["k"], pairs["filiere"]])
+    shares = pd.MultiIndex.from_arrays([mentor_key, own]).isin(shared)
+    lonely = (own.notna() & has_mentees & ~shares).fillna(False).to_numpy(dtype=bool)
+    theirs = pairs.loc[pairs["k"].isin(mentor_key[lonely])]
+    theirs = theirs.groupby("k")["filiere"].agg(lambda s: ", ".join(sorted(s)))
+    for m, k in zip(mentors.loc[lonely].itertuples(), mentor_key[lonely], strict=True):
+        lot.add(
+            m.id,
+            "MEN-FILIERE",
+            "mentors",
+            "filiere",
+            m.ligne,
+            m.filiere,
+            ident=m.code,
+            filieres=theirs[k],
+        )
 
 
-def check_partenaires(classeur: Classeur) -> None:
-    if "partenaires" not in classeur.tables:
+# ----------------------------------------------------------------------- partners
+
+
+def check_partenaires(lot: Lot) -> None:
+    partners = lot.tables["partenaires"]
+    if partners.empty:
         return
-    partners = classeur.tables["partenaires"]
-    frame, add = partners.frame, classeur.anomalies.add
-    signed = frame["convention"].fillna(False).astype(bool)
+    signed = partners["convention"].fillna(False).astype(bool)
     for key, label in (
         ("debut", "Début de la convention"),
         ("fin", "Fin de la convention"),
         ("montant", "Montant conventionné (€)"),
     ):
-        if key not in partners.letters:
-            continue
-        for _, p in _rows(partners, signed & frame[key].isna()).iterrows():
-            add(
-                "VAL-OBLIGATOIRE",
-                partners.name,
-                partners.cell(key, p[ROW]),
-                colonne=label,
-                aide="Obligatoire quand la convention est signée.",
-            )
-    for _, p in _rows(partners, frame["fin"] < frame["debut"]).iterrows():
-        add(
+        for p in lot.rows("partenaires", signed & partners[key].isna()).itertuples():
+            if key in lot.table("partenaires", p.id).letters:
+                lot.add(
+                    p.id,
+                    "VAL-OBLIGATOIRE",
+                    "partenaires",
+                    key,
+                    p.ligne,
+                    colonne=label,
+                    aide="Obligatoire quand la convention est signée.",
+                )
+    for p in lot.rows("partenaires", partners["fin"] < partners["debut"]).itertuples():
+        lot.add(
+            p.id,
             "PAR-DATES",
-            partners.name,
-            partners.cell("fin", p[ROW]),
-            p["fin"].date(),
-            debut=p["debut"].strftime("%d/%m/%Y"),
+            "partenaires",
+            "fin",
+            p.ligne,
+            p.fin.date(),
+            debut=p.debut.strftime("%d/%m/%Y"),
         )
-    for _, p in _rows(partners, frame["autre_financement"] == True).iterrows():  # noqa: E712
-        add(
+    other = partners["autre_financement"] == True  # noqa: E712
+    for p in lot.rows("partenaires", other).itertuples():
+        lot.add(
+            p.id,
             "PAR-AUTRE-FINANCEMENT",
-            partners.name,
-            partners.cell("autre_financement", p[ROW]),
+            "partenaires",
+            "autre_financement",
+            p.ligne,
             "Oui",
-            ident=p["code"],
+            ident=p.code,
         )
 
 
-def run_checks(classeur: Classeur, rules: Rules) -> Classeur:
-    if not classeur.lisible:
-        return classeur
-    check_etablissement(classeur, rules)
-    check_mentors(classeur, rules)
-    check_partenaires(classeur)
-    return classeur
+def run_checks(lot: Lot) -> Lot:
+    check_unique(lot)
+    check_references(lot)
+    check_etablissement(lot, mentored_mask(lot))
+    check_mentors(lot)
+    check_partenaires(lot)
+    return lot

@@ -4,7 +4,8 @@ Lines are taken in (date, N° de pièce) order. Rules 1 to 5 reject a whole line
 the first reason that applies; rule 6 caps a personal-car claim at the mileage
 allowance (bands per mentor per calendar year); rule 7 caps the cumulative eligible
 payments to a partner at its convention amount. Everything is integer cents, computed
-on whole columns (numpy), with one groupby-cumsum per cumulative rule.
+on whole columns (numpy) for a whole lot of workbooks at once, with one groupby-cumsum
+per cumulative rule, keyed by workbook (`id`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .anomalies import Anomalies
+from .lot import Lot
 from .rules import Rules
-from .validate import ROW, Classeur, Table
+from .validate import ROW, Table
 from .values import euros
 
 VEHICULE = "Véhicule personnel"
@@ -122,19 +123,20 @@ def ik_allowance(km_before: np.ndarray, km: np.ndarray, cv: np.ndarray, rules: R
 
 
 def _order(depenses: pd.DataFrame) -> pd.DataFrame:
-    """(date, N° de pièce) order; lines without a date come last, in sheet order."""
+    """Per workbook, (date, N° de pièce) order; lines without a date last, in sheet order."""
     ordered = depenses.assign(_piece=depenses["piece"].fillna(""))
-    ordered = ordered.sort_values(["date", "_piece", ROW], na_position="last", kind="stable")
+    ordered = ordered.sort_values(["id", "date", "_piece", ROW], na_position="last", kind="stable")
     return ordered.drop(columns="_piece").reset_index(drop=True)
 
 
-def _partner_fields(lines: pd.DataFrame, partenaires: pd.DataFrame) -> pd.DataFrame:
-    """The partner each line pays (its code typed in « Payé à », loosely), with its convention."""
-    keyed = partenaires.dropna(subset=["code"])
-    keyed = keyed.assign(_key=keyed["code"].str.upper()).drop_duplicates("_key")
-    conventions = keyed.set_index("_key")[["code", "convention", "debut", "fin", "montant"]]
-    joined = conventions.reindex(lines["paye_a"].str.strip().str.upper().fillna(""))
-    joined = joined.set_axis(lines.index)
+def _partner_fields(lot: Lot, lines: pd.DataFrame) -> pd.DataFrame:
+    """The partner each line pays (its workbook's code typed in « Payé à », loosely), with
+    its convention."""
+    partners = lot.tables["partenaires"]
+    known = partners.assign(_key=lot.key("partenaires", "code")).dropna(subset=["_key"])
+    known = known.drop_duplicates("_key").set_index("_key")
+    conventions = known[["code", "convention", "debut", "fin", "montant"]]
+    joined = conventions.reindex(lot.key("depenses", "paye_a", lines)).set_axis(lines.index)
     return pd.DataFrame(
         {
             "partenaire": joined["code"].astype("string"),
@@ -146,29 +148,34 @@ def _partner_fields(lines: pd.DataFrame, partenaires: pd.DataFrame) -> pd.DataFr
     )
 
 
-def compute(classeur: Classeur, rules: Rules) -> Eligibilite:
-    """Apply SPEC §5.2 to the workbook's expenses."""
-    lines = _order(classeur.table("depenses").frame)
-    lines = pd.concat([lines, _partner_fields(lines, classeur.table("partenaires").frame)], axis=1)
+def _last_days(lot: Lot, ids: np.ndarray) -> np.ndarray:
+    """Each line's last eligible day: the end of the period, or its workbook's arrêté."""
+    end = np.datetime64(lot.rules.fin, "s")
+    arrete = lot.etab["date_arrete"].to_numpy(dtype="datetime64[s]")
+    per_workbook = np.where(np.isnat(arrete) | (arrete > end), end, arrete)
+    return per_workbook[ids] if len(ids) else np.array([], dtype="datetime64[s]")
+
+
+def compute(lot: Lot) -> Eligibilite:
+    """Apply SPEC §5.2 to the expenses of every workbook of the lot."""
+    rules = lot.rules
+    lines = _order(lot.tables["depenses"])
+    lines = pd.concat([lines, _partner_fields(lot, lines)], axis=1)
     n = len(lines)
+    ids = lines["id"].to_numpy()
     typed = _ints(lines["montant"])
     # A nil or negative amount is refused (VAL-POSITIF) and counts for nothing: the line is
     # listed as rejected at 0 €, so that no negative euro lowers the ineligible total.
     amount = np.maximum(typed, 0)
     date = _dates(lines["date"])
     has_date = ~np.isnat(date)
-    category_ok = (
-        lines["categorie"]
-        .map({c.code: c.eligible for c in rules.categories})
-        .fillna(False)
-        .to_numpy(dtype=bool)
+    category_ok = lines["categorie"].map({c.code: c.eligible for c in rules.categories})
+    category_ok = category_ok.fillna(False).to_numpy(dtype=bool)
+    in_period = (
+        has_date & (date >= np.datetime64(rules.debut, "s")) & (date <= _last_days(lot, ids))
     )
-    arrete = classeur.etablissement.get("date_arrete") or rules.fin
-    last_day = np.datetime64(min(rules.fin, arrete), "s")
-    in_period = has_date & (date >= np.datetime64(rules.debut, "s")) & (date <= last_day)
     partner = lines["partenaire"].notna().to_numpy()
-    conv_start = _dates(lines["conv_debut"])
-    conv_end = _dates(lines["conv_fin"])
+    conv_start, conv_end = _dates(lines["conv_debut"]), _dates(lines["conv_fin"])
     in_convention = (
         has_date
         & ~np.isnat(conv_start)
@@ -177,10 +184,10 @@ def compute(classeur: Classeur, rules: Rules) -> Eligibilite:
         & (date <= conv_end)
     )
     # The duplicate is the later one in the sheet, the line the verifier points at.
-    in_sheet = lines.sort_values(ROW)
-    piece = in_sheet["piece"].str.upper()
-    repeated = in_sheet.loc[(piece.duplicated(keep="first") & piece.notna()).to_numpy(), ROW]
-    duplicate = lines[ROW].isin(repeated).to_numpy()
+    in_sheet = lines.sort_values(["id", ROW])
+    piece = lot.key("depenses", "piece", in_sheet)
+    repeated = in_sheet.index[(piece.duplicated(keep="first") & piece.notna()).to_numpy()]
+    duplicate = lines.index.isin(repeated)
     car = lines["transport"].eq(VEHICULE).fillna(False).to_numpy(dtype=bool)
     km_ok = lines["km"].notna().to_numpy() & lines["cv"].notna().to_numpy()
 
@@ -210,9 +217,8 @@ def compute(classeur: Classeur, rules: Rules) -> Eligibilite:
         km = np.where(claims, km, 0)
         year = lines["date"].dt.year.fillna(0).astype("int64")
         mentor = lines["mentor"].str.upper().fillna("")
-        km_before = pd.Series(km).groupby([mentor, year]).cumsum().to_numpy() - km
-        cv = _ints(lines["cv"], 1)
-        allowance = ik_allowance(km_before, km, cv, rules)
+        km_before = pd.Series(km).groupby([lines["id"], mentor, year]).cumsum().to_numpy() - km
+        allowance = ik_allowance(km_before, km, _ints(lines["cv"], 1), rules)
         capped = claims & (amount > allowance)
         motif[capped] = "DEP-IK"
         motif_cents = np.where(capped, amount - allowance, motif_cents)
@@ -224,8 +230,8 @@ def compute(classeur: Classeur, rules: Rules) -> Eligibilite:
     if paid.any():
         cap = _ints(lines["conv_montant"])
         to_partner = np.where(paid, eligible, 0)
-        cumulative = pd.Series(to_partner).groupby(lines["partenaire"].fillna("")).cumsum()
-        cumulative = cumulative.to_numpy()
+        by = [lines["id"], lines["partenaire"].fillna("")]
+        cumulative = pd.Series(to_partner).groupby(by).cumsum().to_numpy()
         over = np.minimum(to_partner, np.maximum(cumulative - cap, 0))
         motif2_cents = np.where(paid, over, 0)
         eligible = eligible - motif2_cents
@@ -264,25 +270,30 @@ def _cell_key(row, table: Table) -> str:
     return key if key in table.letters else "montant"
 
 
-def rejection_anomalies(
-    result: Eligibilite, classeur: Classeur, rules: Rules, anomalies: Anomalies
-) -> None:
+def _period_text(lot: Lot, i: int) -> str:
+    rules = lot.rules
+    arrete = lot.parsed[i].etablissement.get("date_arrete")
+    if arrete and arrete < rules.fin:
+        return (
+            f"la période d'éligibilité, du {_date(rules.debut)} à l'arrêté des comptes "
+            f"du {_date(arrete)}"
+        )
+    return f"la période d'éligibilité, du {_date(rules.debut)} au {_date(rules.fin)}"
+
+
+def rejection_anomalies(result: Eligibilite, lot: Lot) -> None:
     """Tell the gestionnaire, on the cell that decides it, why each euro is ineligible.
 
     Lines whose amount, date, category or N° de pièce could not be read already carry a
     blocking anomaly on that cell: they get no second message.
     """
-    if "depenses" not in classeur.tables:
-        return
-    table: Table = classeur.tables["depenses"]
-    labels = {c.code: c for c in rules.categories}
-    arrete = classeur.etablissement.get("date_arrete")
-    fin = min(rules.fin, arrete) if arrete else rules.fin
+    labels = {c.code: c for c in lot.rules.categories}
     rejets = result.rejets
     told = ~rejets["code"].isin(_ALREADY_REPORTED) & ~(
         (rejets["code"] == "DEP-CATEGORIE") & rejets["categorie"].isna()
     )
     for row in rejets.loc[told].itertuples(index=False):
+        table = lot.table("depenses", row.id)
         key = _cell_key(row, table)
         cents, amount = int(row.cents), int(row.compte)
         fields = {
@@ -295,13 +306,7 @@ def rejection_anomalies(
         if row.code == "DEP-CATEGORIE":
             value, fields["aide"] = labels[row.categorie].libelle, labels[row.categorie].aide
         elif row.code == "DEP-PERIODE":
-            value = _date(row.date)
-            limit = (
-                f"à l'arrêté des comptes du {_date(fin)}"
-                if arrete and arrete < rules.fin
-                else f"au {_date(fin)}"
-            )
-            fields["periode"] = f"la période d'éligibilité, du {_date(rules.debut)} {limit}"
+            value, fields["periode"] = _date(row.date), _period_text(lot, row.id)
         elif row.code == "DEP-CONVENTION-PERIODE":
             value = _date(row.date)
             fields["dates"] = (
@@ -318,46 +323,45 @@ def rejection_anomalies(
             value = row.partenaire
         elif key == "montant":
             value = euros(amount)
-        anomalies.add(row.code, table.name, table.cell(key, getattr(row, ROW)), value, **fields)
+        lot.add(row.id, row.code, "depenses", key, getattr(row, ROW), value, **fields)
 
 
-def warnings(result: Eligibilite, classeur: Classeur, rules: Rules, anomalies: Anomalies) -> None:
+def warnings(result: Eligibilite, lot: Lot) -> None:
     """Warnings that do not change the money: DEP-BUDGET, DEP-PETIT-MATERIEL, BUD-ECART."""
-    if "depenses" not in classeur.tables:
-        return
-    depenses = classeur.tables["depenses"]
-    lines = result.lines
-    budget = classeur.table("budget")
-    planned = budget.frame.groupby("categorie")["montant"].sum()
+    rules, lines, budget = lot.rules, result.lines, lot.tables["budget"]
     labels = {c.code: c for c in rules.categories}
-    firsts = lines.dropna(subset=["categorie"]).sort_values(ROW).groupby("categorie")[ROW].first()
-    for code, ligne in firsts.items():
-        if code not in planned.index and labels[code].eligible:
-            anomalies.add(
-                "DEP-BUDGET", depenses.name, depenses.cell("categorie", ligne), labels[code].libelle
-            )
+    planned = budget.groupby(["id", "categorie"])["montant"].sum()
+    firsts = lines.dropna(subset=["categorie"]).sort_values(["id", ROW])
+    firsts = firsts.groupby(["id", "categorie"])[ROW].first()
+    for (i, code), ligne in firsts.items():
+        if (i, code) not in planned.index and labels[code].eligible:
+            lot.add(i, "DEP-BUDGET", "depenses", "categorie", ligne, labels[code].libelle)
     big = lines.loc[
         (lines["categorie"] == "PETIT_MATERIEL").fillna(False)
         & (lines["montant"].fillna(0) > rules.petit_materiel_cents)
     ]
     for row in big.itertuples(index=False):
-        anomalies.add(
+        lot.add(
+            row.id,
             "DEP-PETIT-MATERIEL",
-            depenses.name,
-            depenses.cell("montant", getattr(row, ROW)),
+            "depenses",
+            "montant",
+            getattr(row, ROW),
             euros(row.montant),
             seuil=euros(rules.petit_materiel_cents),
         )
-    spent = lines.groupby("categorie")["montant"].sum()
+    spent = lines.groupby(["id", "categorie"])["montant"].sum()
+    first_rows = budget.groupby(["id", "categorie"])[ROW].first()
     limit = 100 + rules.ecart_budget_pourcent
-    for code, prevu in planned.items():
-        realised = int(spent.get(code, 0))
+    for (i, code), prevu in planned.items():
+        realised = int(spent.get((i, code), 0))
         if prevu > 0 and realised * 100 > prevu * limit:
-            first = budget.frame.loc[budget.frame["categorie"] == code, ROW].iloc[0]
-            anomalies.add(
+            lot.add(
+                i,
                 "BUD-ECART",
-                budget.name,
-                budget.cell("montant", first),
+                "budget",
+                "montant",
+                first_rows[(i, code)],
                 euros(prevu),
                 realise=euros(realised),
                 ecart=round(realised * 100 / prevu - 100),

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 from .checks import mentored_mask
 from .eligibility import Eligibilite
+from .lot import Lot
 from .rules import Rules
-from .validate import Classeur
-from .values import split_codes, to_cents
+from .values import to_cents
 
 FILIERES = ("Numérique", "Énergie", "Mobilité")
 
@@ -68,89 +69,158 @@ def _hours_cents(hours: float, rules: Rules) -> int:
     return to_cents(Decimal(repr(hours)) * rules.taux_horaire_cents / 100)
 
 
-def _activity(classeur: Classeur) -> Activite:
-    rencontres = classeur.table("rencontres").frame
-    mentors = classeur.table("mentors").frame
-    act = Activite(
-        rencontres=len(rencontres),
-        heures_rencontres=float(rencontres["duree"].fillna(0).sum()),
-        presentiel=int(rencontres["format"].eq("Présentiel").fillna(False).sum()),
-        en_etablissement=int(rencontres["lieu"].eq("Établissement").fillna(False).sum()),
-        visites=int(rencontres["type"].eq("Visite d'entreprise").fillna(False).sum()),
+def _per_id(series: pd.Series, n: int, fill=0) -> np.ndarray:
+    """A per-workbook aggregate as an array indexed by id (missing workbooks: fill)."""
+    return series.reindex(range(n), fill_value=fill).to_numpy()
+
+
+def _count(frame: pd.DataFrame, mask, n: int) -> np.ndarray:
+    return _per_id(
+        pd.Series(mask, index=frame.index).fillna(False).astype(int).groupby(frame["id"]).sum(), n
     )
+
+
+def _activity(lot: Lot) -> list[Activite]:
+    n, rencontres, mentors = len(lot), lot.tables["rencontres"], lot.tables["mentors"]
+    by = rencontres["id"]
+    count = _per_id(by.value_counts(), n)
+    hours = _per_id(rencontres["duree"].fillna(0).groupby(by).sum(), n, 0.0)
+    presentiel = _count(rencontres, rencontres["format"].eq("Présentiel"), n)
+    in_school = _count(rencontres, rencontres["lieu"].eq("Établissement"), n)
+    visits = _count(rencontres, rencontres["type"].eq("Visite d'entreprise"), n)
     # Volunteer hours: the mentor's declared hours, else the length of their meetings.
-    met = rencontres.groupby(rencontres["mentor"].str.upper())["duree"].sum()
-    declared = mentors["heures"]
-    fallback = mentors["code"].str.upper().map(met).astype("Float64")
-    act.heures_mentorat = float(declared.fillna(fallback).fillna(0).sum())
-    if mentors.empty:
-        act.heures_mentorat = act.heures_rencontres
-    return act
+    met = rencontres["duree"].groupby(lot.key("rencontres", "mentor")).sum()
+    fallback = lot.key("mentors", "code").map(met).astype("Float64")
+    per_mentor = mentors["heures"].fillna(fallback).fillna(0)
+    declared = _per_id(per_mentor.groupby(mentors["id"]).sum(), n, 0.0)
+    has_mentors = _per_id(mentors["id"].value_counts(), n) > 0
+    return [
+        Activite(
+            int(count[i]),
+            float(hours[i]),
+            int(presentiel[i]),
+            int(in_school[i]),
+            int(visits[i]),
+            float(declared[i] if has_mentors[i] else hours[i]),
+        )
+        for i in range(n)
+    ]
 
 
-def _by_filiere(eleves: pd.DataFrame, mentored: pd.Series) -> dict[str, dict[str, int]]:
-    out = {}
+def _by_filiere(lot: Lot, mentored: pd.Series) -> list[dict[str, dict[str, int]]]:
+    eleves, n = lot.tables["eleves"], len(lot)
+    out: list[dict[str, dict[str, int]]] = [{} for _ in range(n)]
     for filiere in FILIERES:
         mask = eleves["filiere"].eq(filiere).fillna(False)
-        out[filiere] = {
-            "eleves": int(mask.sum()),
-            "mentores": int((mask & mentored).sum()),
-            "boursiers": int((mask & eleves["boursier"].fillna(False)).sum()),
-            "qpv": int((mask & eleves["qpv"].fillna(False)).sum()),
-            "abandons": int((mask & eleves["statut"].eq("Abandon").fillna(False)).sum()),
+        counts = {
+            "eleves": _count(eleves, mask, n),
+            "mentores": _count(eleves, mask & mentored, n),
+            "boursiers": _count(eleves, mask & eleves["boursier"].fillna(False), n),
+            "qpv": _count(eleves, mask & eleves["qpv"].fillna(False), n),
+            "abandons": _count(eleves, mask & eleves["statut"].eq("Abandon").fillna(False), n),
         }
+        for i in range(n):
+            out[i][filiere] = {k: int(v[i]) for k, v in counts.items()}
     return out
 
 
-def compute(classeur: Classeur, result: Eligibilite, rules: Rules) -> Figures:
-    etab = classeur.etablissement
-    eleves = classeur.table("eleves").frame
-    mentored = mentored_mask(classeur)
-    lines = result.lines
-    f = Figures(
-        eleves_prevus=int(etab.get("eleves_prevus") or 0),
-        eleves=len(eleves),
-        eleves_mentores=int(mentored.sum()),
-        mentors=len(classeur.table("mentors").frame),
-        boursiers=int((mentored & eleves["boursier"].fillna(False)).sum()),
-        qpv=int((mentored & eleves["qpv"].fillna(False)).sum()),
-        dotation=int(etab.get("dotation") or 0),
-        report=int(etab.get("report") or 0),
-        lignes=len(lines),
-        lus=int(lines["compte"].sum()),
-        eligibles=int(lines["eligible"].sum()),
-        ineligibles=int(lines["ineligible"].sum()),
-        reversements=int(lines.loc[lines["partenaire"].notna(), "eligible"].sum()),
-        poursuite=etab.get("poursuite"),
+def _by_key(frame: pd.DataFrame, key: str, value: str, n: int) -> list[dict[str, int]]:
+    """Per workbook, {key: Σ value}."""
+    out: list[dict[str, int]] = [{} for _ in range(n)]
+    for (i, k), v in frame.groupby(["id", key])[value].sum().items():
+        out[i][str(k)] = int(v)
+    return out
+
+
+def compute(lot: Lot, result: Eligibilite) -> list[Figures | None]:
+    """The figures of each workbook of the lot (None for an unreadable one)."""
+    rules, n, etab = lot.rules, len(lot), lot.etab
+    eleves, lines = lot.tables["eleves"], result.lines
+    mentored = mentored_mask(lot)
+    counts = {
+        "eleves": _per_id(eleves["id"].value_counts(), n),
+        "eleves_mentores": _count(eleves, mentored, n),
+        "mentors": _per_id(lot.tables["mentors"]["id"].value_counts(), n),
+        "boursiers": _count(eleves, mentored & eleves["boursier"].fillna(False), n),
+        "qpv": _count(eleves, mentored & eleves["qpv"].fillna(False), n),
+        "lignes": _per_id(lines["id"].value_counts(), n),
+        "lus": _per_id(lines.groupby("id")["compte"].sum(), n),
+        "eligibles": _per_id(lines.groupby("id")["eligible"].sum(), n),
+        "ineligibles": _per_id(lines.groupby("id")["ineligible"].sum(), n),
+        "reversements": _per_id(
+            lines.loc[lines["partenaire"].notna()].groupby("id")["eligible"].sum(), n
+        ),
+    }
+    categories = _by_key(lines, "categorie", "eligible", n)
+    motifs = _by_key(result.rejets, "code", "cents", n)
+    filieres = _by_filiere(lot, mentored)
+    activity = _activity(lot)
+    out: list[Figures | None] = []
+    for i in range(n):
+        if not lot.parsed[i].lisible:
+            out.append(None)
+            continue
+        e = etab.loc[i]
+        f = Figures(
+            **{k: int(v[i]) for k, v in counts.items()},
+            eleves_prevus=_int(e["eleves_prevus"]),
+            dotation=_int(e["dotation"]),
+            report=_int(e["report"]),
+            poursuite=None if pd.isna(e["poursuite"]) else bool(e["poursuite"]),
+        )
+        f.plafond = rules.forfait_cents * f.eleves_mentores
+        f.disponibles = f.dotation + f.report
+        f.reliquat = max(0, f.disponibles - f.eligibles)
+        f.depassement = max(0, f.eligibles - f.disponibles)
+        if f.poursuite:
+            f.reliquat_reporte = f.reliquat
+        else:  # Non, or not said (a blocking anomaly): the credits go back to the DJEPVA
+            f.a_reverser = f.reliquat
+        f.par_categorie = {c.code: categories[i].get(c.code, 0) for c in rules.categories}
+        f.par_motif = motifs[i]
+        f.par_filiere = filieres[i]
+        f.activite = activity[i]
+        f.benevolat = _hours_cents(f.activite.heures_mentorat, rules)
+        out.append(f)
+    return out
+
+
+def _int(value) -> int:
+    return 0 if pd.isna(value) else int(value)
+
+
+def personal_codes(lot: Lot) -> list[set[str]]:
+    """Per workbook, its student and mentor codes: never written into the DJEPVA bilan."""
+    out: list[set[str]] = [set() for _ in range(len(lot))]
+    columns = [
+        ("eleves", "code"),
+        ("mentors", "code"),
+        ("eleves", "mentor"),
+        ("depenses", "mentor"),
+        ("rencontres", "mentor"),
+    ]
+    for key, column in columns:
+        frame = lot.tables[key]
+        pairs = pd.DataFrame(
+            {"id": frame["id"].to_numpy(), "code": frame[column].to_numpy(dtype=object)}
+        ).dropna()
+        for i, codes in pairs.drop_duplicates().groupby("id")["code"]:
+            out[i].update(codes.to_numpy())
+    rencontres = lot.tables["rencontres"].dropna(subset=["eleves"])
+    split = rencontres["eleves"].str.split(r"[,;]").explode().str.strip()
+    pairs = (
+        pd.DataFrame(
+            {
+                "id": rencontres["id"].reindex(split.index).to_numpy(),
+                "code": split.to_numpy(dtype=object),
+            }
+        )
+        .dropna()
+        .drop_duplicates()
     )
-    f.plafond = rules.forfait_cents * f.eleves_mentores
-    f.disponibles = f.dotation + f.report
-    f.reliquat = max(0, f.disponibles - f.eligibles)
-    f.depassement = max(0, f.eligibles - f.disponibles)
-    if f.poursuite:
-        f.reliquat_reporte = f.reliquat
-    else:  # Non, or not said (a blocking anomaly): the credits go back to the DJEPVA
-        f.a_reverser = f.reliquat
-    by_category = lines.groupby("categorie")["eligible"].sum()
-    f.par_categorie = {c.code: int(by_category.get(c.code, 0)) for c in rules.categories}
-    rejets = result.rejets
-    f.par_motif = {str(k): int(v) for k, v in rejets.groupby("code")["cents"].sum().items()}
-    f.par_filiere = _by_filiere(eleves, mentored)
-    f.activite = _activity(classeur)
-    f.benevolat = _hours_cents(f.activite.heures_mentorat, rules)
-    return f
-
-
-def personal_codes(classeur: Classeur) -> set[str]:
-    """Student and mentor codes: never written into the DJEPVA bilan."""
-    codes: set[str] = set()
-    for key in ("eleves", "mentors"):
-        codes |= set(classeur.table(key).frame["code"].dropna())
-    for text in classeur.table("rencontres").frame["eleves"].dropna():
-        codes |= set(split_codes(text))
-    for key in ("eleves", "depenses", "rencontres"):  # codes typed there, known or not
-        codes |= set(classeur.table(key).frame["mentor"].dropna())
-    return codes
+    for i, codes in pairs.groupby("id")["code"]:
+        out[i].update(c for c in codes.to_numpy() if c)
+    return out
 
 
 def total(items: list[Figures]) -> Figures:

@@ -74,7 +74,7 @@ _REL_RE = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarg
 _REL_RE2 = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
 _ROW_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,9})"')
 _ROW_TAG_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
-_CELL_COL_RE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})\d')
+_CELL_REF_RE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,9})"')
 _CELL_TAG_RE = re.compile(rb"<(?:\w+:)?c[\s>/]")
 
 
@@ -121,14 +121,34 @@ def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
     return members
 
 
+_FAST_ROW_RE = re.compile(rb'<row r="([0-9]{1,9})"')
+# A row or cell whose `r` is missing or not first, or a tag with a namespace prefix.
+_ODD_LAYOUT_RE = re.compile(rb'<(?:c|row)(?:>|/|\s(?!r="))|<\w+:(?:c|row)[\s>/]')
+# A reference (of a row or of a cell) beyond column Z or beyond row 9999.
+_FAR_REF_RE = re.compile(rb' r="(?:[A-Z]{2}|[A-Z]?[0-9]{5})')
+
+
 def sheet_extent(xml: bytes) -> tuple[int, int]:
-    """Rows and columns that calamine would allocate for this worksheet XML (a bound)."""
+    """Rows and columns that calamine would allocate for this worksheet XML (a bound).
+
+    calamine places each cell by its own reference and allocates the whole rectangle
+    up to the farthest one. Fast path, for the usual layout (unprefixed tags, every row
+    and cell with its `r` first, as Excel, LibreOffice and XlsxWriter write them): two
+    searches prove that every reference lies within A1:Z9999, and the rows are counted
+    from the row tags. Anything else is measured reference by reference."""
+    if not _ODD_LAYOUT_RE.search(xml) and not _FAR_REF_RE.search(xml):
+        return max((int(r) for r in _FAST_ROW_RE.findall(xml)), default=0), 26
+    return _sheet_extent_general(xml)
+
+
+def _sheet_extent_general(xml: bytes) -> tuple[int, int]:
     rows = [int(r) for r in _ROW_RE.findall(xml)]
     n_row_tags = len(_ROW_TAG_RE.findall(xml))
-    letters = _CELL_COL_RE.findall(xml)
-    cols = max(map(_col_number, set(letters)), default=0)
-    unplaced = len(_CELL_TAG_RE.findall(xml)) - len(letters)
-    return max(max(rows, default=0), n_row_tags), cols + max(unplaced, 0)
+    refs = _CELL_REF_RE.findall(xml)
+    cols = max(map(_col_number, {letters for letters, _ in refs}), default=0)
+    cell_rows = max((int(r) for _, r in refs), default=0)
+    unplaced = len(_CELL_TAG_RE.findall(xml)) - len(refs)
+    return max(max(rows, default=0), cell_rows, n_row_tags), cols + max(unplaced, 0)
 
 
 _ODS_TABLE_RE = re.compile(rb'<table:table\s[^>]*?table:name="([^"]*)"')

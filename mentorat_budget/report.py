@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .anomalies import Anomaly, Gravite
 from .schema import SHEETS, sheet_for_name
-from .validate import Classeur
+
+if TYPE_CHECKING:
+    from .verify import Classeur
 
 _CELL = re.compile(r"([A-Z]+)(\d+)")
 _ORDER = {g: i for i, g in enumerate(Gravite)}

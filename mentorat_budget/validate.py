@@ -1,8 +1,8 @@
-"""Raw sheets -> typed DataFrames + anomalies, driven by schema.py.
+"""Raw sheets -> typed columns + anomalies, driven by schema.py (one workbook).
 
 Headers are found loosely (below up to 10 title rows), each cell is typed by its
-column's kind, and the generic constraints of the schema are checked: required,
-minimum, unique, lists and references. Domain checks live in checks.py.
+column's kind, and the constraints of one cell are checked: required, minimum, lists.
+Checks across rows and sheets run on many workbooks at once, in checks.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,11 +23,18 @@ from .schema import ETABLISSEMENT, SHEETS, Column, Kind, Sheet, header_lookup, l
 
 TITLE_ROWS = 10  # the header row may come after this many title rows
 ROW = "ligne"  # Excel row number of each typed row
+KEY = "cle_"  # prefix of the upper-cased copy of a code, to match codes loosely
+
+
+def matched(column: Column) -> bool:
+    """Columns whose values are matched against codes (case and spaces do not matter)."""
+    return column.kind is Kind.CODE or column.key == "paye_a"
+
 
 PARSERS: dict[Kind, Callable[[object], object]] = {
-    Kind.TEXT: v.as_text,
-    Kind.CODE: v.parse_code,
-    Kind.CODES: v.as_text,
+    Kind.TEXT: v.parse_text,
+    Kind.CODE: v.parse_text,
+    Kind.CODES: v.parse_text,
     Kind.MONEY: v.parse_money,
     Kind.DATE: v.parse_date,
     Kind.INT: v.parse_int,
@@ -38,14 +44,6 @@ PARSERS: dict[Kind, Callable[[object], object]] = {
     Kind.YEAR: v.parse_year,
     Kind.SIRET: v.parse_siret,
     Kind.RNA: v.parse_rna,
-}
-DTYPES = {
-    Kind.MONEY: "Int64",
-    Kind.INT: "Int64",
-    Kind.YEAR: "Int64",
-    Kind.NUMBER: "Float64",
-    Kind.BOOL: "boolean",
-    Kind.DATE: "datetime64[s]",
 }
 MINIMUM_CODES = {"ge0": "VAL-NEGATIF", "gt0": "VAL-POSITIF", "ge1": "VAL-MINIMUM"}
 
@@ -62,21 +60,30 @@ def letters(index: int) -> str:
 
 @dataclass
 class Table:
-    """One typed sheet: a frame whose columns are the schema keys, plus `_ligne`."""
+    """One typed sheet: a typed column per schema key, plus the Excel row of each line."""
 
     sheet: Sheet
     name: str  # the sheet's name in the user's file
-    frame: pd.DataFrame
+    columns: dict[str, object] = field(default_factory=dict)  # packed: see `pack`
     letters: dict[str, str] = field(default_factory=dict)  # column key -> A, B…
     header_row: int = 1
 
     def cell(self, key: str, ligne: int) -> str:
         return f"{self.letters.get(key, '')}{ligne}"
 
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The table as a DataFrame (built on demand: a batch concatenates the columns of
+        many workbooks instead, see lot.py)."""
+        return frame_of(self.sheet, [self.columns])
+
 
 @dataclass
-class Classeur:
-    """An establishment workbook, typed, with the anomalies found so far."""
+class Parsed:
+    """An establishment workbook, typed, with the anomalies of reading and typing.
+
+    This is what a batch worker sends back: plain data, no DataFrame.
+    """
 
     path: Path
     fichier: str
@@ -84,24 +91,69 @@ class Classeur:
     format: str = ""
     sha256: str = ""
     lisible: bool = False
+    campagne: int | None = None  # of the rules the workbook was typed with
     etablissement: dict[str, object] = field(default_factory=dict)
     etablissement_cells: dict[str, str] = field(default_factory=dict)
     etablissement_sheet: str = ETABLISSEMENT.name
     tables: dict[str, Table] = field(default_factory=dict)
     raw: RawWorkbook | None = None  # kept for the annotated copy of .ods and .xls files
-    eligibilite: Any = None  # set downstream by eligibility.compute (verify.py)
-
-    def table(self, key: str) -> Table:
-        """The typed table, or an empty one when the sheet is missing."""
-        if key not in self.tables:
-            sheet = next(s for s in SHEETS if s.key == key)
-            self.tables[key] = Table(sheet, sheet.name, empty_frame(sheet))
-        return self.tables[key]
 
 
-def empty_frame(sheet: Sheet) -> pd.DataFrame:
-    data = {c.key: pd.Series([], dtype=DTYPES.get(c.kind, "string")) for c in sheet.columns}
-    return pd.DataFrame({**data, ROW: pd.Series([], dtype="int64")})
+# ---------------------------------------------------------------- typed columns
+
+
+def pack(column: Column, data: list) -> object:
+    """Typed values (None where missing) -> a compact column: numpy arrays for numbers,
+    booleans and dates, a list for text. Cheap to send between processes."""
+    kind = column.kind
+    if kind in (Kind.MONEY, Kind.INT, Kind.YEAR):
+        mask = np.fromiter((x is None for x in data), bool, len(data))
+        values = np.fromiter((0 if x is None else x for x in data), np.int64, len(data))
+        return ("Int64", values, mask)
+    if kind is Kind.BOOL:
+        mask = np.fromiter((x is None for x in data), bool, len(data))
+        return ("boolean", np.fromiter((bool(x) for x in data), bool, len(data)), mask)
+    if kind is Kind.NUMBER:
+        return np.fromiter((np.nan if x is None else x for x in data), np.float64, len(data))
+    if kind is Kind.DATE:
+        return np.array(data, dtype="datetime64[D]").astype("datetime64[s]")
+    return list(data)
+
+
+def unpack(column: Column, parts: list[object]) -> object:
+    """Several packed columns (one per workbook) -> one pandas array."""
+    kind = column.kind
+    if kind in (Kind.MONEY, Kind.INT, Kind.YEAR, Kind.BOOL):
+        values = np.concatenate([p[1] for p in parts]) if parts else np.array([], np.int64)
+        mask = np.concatenate([p[2] for p in parts]) if parts else np.array([], bool)
+        if kind is Kind.BOOL:
+            return pd.arrays.BooleanArray(values.astype(bool), mask)
+        return pd.arrays.IntegerArray(values.astype(np.int64), mask)
+    if kind is Kind.NUMBER:
+        return pd.array(np.concatenate(parts) if parts else np.array([]), dtype="Float64")
+    if kind is Kind.DATE:
+        return np.concatenate(parts) if parts else np.array([], dtype="datetime64[s]")
+    flat = [x for part in parts for x in part]
+    return pd.array(flat, dtype="string")
+
+
+def frame_of(sheet: Sheet, tables: list[dict[str, object]], ids: list[int] | None = None):
+    """One DataFrame from the packed columns of one or several workbooks (with `id`)."""
+    data = {c.key: unpack(c, [t[c.key] for t in tables]) for c in sheet.columns}
+    for c in filter(matched, sheet.columns):
+        data[KEY + c.key] = np.array([x for t in tables for x in t[KEY + c.key]], dtype=object)
+    rows = [t[ROW] for t in tables]
+    data[ROW] = np.concatenate(rows) if rows else np.array([], np.int64)
+    if ids is not None:
+        data["id"] = np.repeat(np.array(ids, np.int64), [len(r) for r in rows])
+    return pd.DataFrame(data)
+
+
+def empty_columns(sheet: Sheet) -> dict[str, object]:
+    columns = {c.key: pack(c, []) for c in sheet.columns}
+    columns.update({KEY + c.key: [] for c in sheet.columns if matched(c)})
+    columns[ROW] = np.array([], np.int64)
+    return columns
 
 
 # ------------------------------------------------------------------------ cells
@@ -117,16 +169,6 @@ class TypingContext:
         if name not in self.lookups:
             self.lookups[name] = list_lookup(name, self.rules)
         return self.lookups[name]
-
-
-def _parse_cell(column: Column, raw: object, ctx: TypingContext) -> object:
-    """One non-empty cell -> typed value; raises v.Illisible."""
-    if column.kind is Kind.LIST:
-        value = ctx.lookup(column.choices).get(v.norm(raw))
-        if value is None:
-            raise v.Illisible(column.list_code)
-        return value
-    return PARSERS[column.kind](raw)
 
 
 def _choices_text(column: Column, ctx: TypingContext) -> str:
@@ -168,34 +210,52 @@ def _check_minimum(
     return column.kind is Kind.MONEY
 
 
+def _parser(column: Column, ctx: TypingContext) -> Callable[[object], object]:
+    """The function that types one non-empty cell of this column (raises v.Illisible).
+
+    List values are looked up loosely, each distinct text once per workbook."""
+    if column.kind is not Kind.LIST:
+        return PARSERS[column.kind]
+    lookup, seen, code = ctx.lookup(column.choices), {}, column.list_code
+
+    def parse_list(raw: object) -> object:
+        if raw in seen:
+            value = seen[raw]
+        else:
+            value = seen[raw] = lookup.get(v.norm(raw))
+        if value is None:
+            raise v.Illisible(code)
+        return value
+
+    return parse_list
+
+
 def _column_values(
     column: Column, raws: list, rows: list[int], letter: str, sheet: str, ctx: TypingContext
 ) -> tuple[list, list[bool]]:
-    """Typed values of one column (None where empty or unreadable), and the missing mask."""
+    """Typed values of one column (None where empty or unreadable), and the missing mask.
+
+    This loop runs once per cell of a batch: it keeps to the fewest operations."""
+    parse, default, minimum = _parser(column, ctx), column.default, column.minimum
     out: list = []
     missing: list[bool] = []
+    append, mark = out.append, missing.append
     for raw, ligne in zip(raws, rows, strict=True):
-        if v.is_empty(raw):
-            out.append(column.default)
-            missing.append(True)
+        if raw == "" or raw is None or (raw.__class__ is str and not raw.strip()):
+            append(default)
+            mark(True)
             continue
-        missing.append(False)
+        mark(False)
         try:
-            value = _parse_cell(column, raw, ctx)
+            value = parse(raw)
         except v.Illisible as err:
             _report(ctx, sheet, f"{letter}{ligne}", column, raw, err)
-            out.append(None)
+            append(None)
             continue
-        ok = _check_minimum(ctx, sheet, f"{letter}{ligne}", column, value)
-        out.append(value if ok else None)
+        if minimum and not _check_minimum(ctx, sheet, f"{letter}{ligne}", column, value):
+            value = None
+        append(value)
     return out, missing
-
-
-def _series(column: Column, data: list) -> pd.Series:
-    dtype = DTYPES.get(column.kind, "string")
-    if dtype == "datetime64[s]":
-        return pd.Series(np.array(data, dtype="datetime64[D]").astype("datetime64[s]"))
-    return pd.Series(data, dtype=dtype)
 
 
 # ----------------------------------------------------------------------- tables
@@ -237,6 +297,8 @@ def _unmerged(raw: RawSheet, header_index: int, ctx: TypingContext) -> list[list
 
 
 def _is_blank(row: list, indexes: list[int]) -> bool:
+    if row.count("") == len(row):  # the usual empty row, checked in C
+        return True
     return all(v.is_empty(row[i]) if i < len(row) else True for i in indexes)
 
 
@@ -245,7 +307,7 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
     if header is None:
         if any(not v.is_empty(c) for row in raw.rows[: TITLE_ROWS + 1] for c in row):
             ctx.anomalies.add("COL-MANQUANTE", raw.name, "A1", colonne=sheet.columns[0].header)
-        return Table(sheet, raw.name, empty_frame(sheet))
+        return Table(sheet, raw.name, empty_columns(sheet))
     header_index, found = header
     positions: dict[str, int] = {}
     for index, key in found.items():
@@ -273,16 +335,22 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
         if not _is_blank(row, indexes)
     ]
     lignes = [ligne for ligne, _ in body]
-    table = Table(sheet, raw.name, pd.DataFrame(), header_row=header_index + 1)
-    data: dict[str, pd.Series] = {}
+    width = max((len(row) for _, row in body), default=0)
+    padded = (row if len(row) == width else [*row, *[""] * (width - len(row))] for _, row in body)
+    # One transposition of the body: each column of the sheet as a tuple of cells.
+    by_column = list(zip(*padded, strict=True))
+    table = Table(sheet, raw.name, header_row=header_index + 1)
+    data: dict[str, object] = {}
     for column in sheet.columns:
         if column.key not in positions:
-            data[column.key] = _series(column, [column.default] * len(body))
+            data[column.key] = pack(column, [column.default] * len(body))
+            if matched(column):
+                data[KEY + column.key] = [None] * len(body)
             continue
         i = positions[column.key]
         letter = letters(i)
         table.letters[column.key] = letter
-        raws = [row[i] if i < len(row) else "" for _, row in body]
+        raws = by_column[i] if i < len(by_column) else [""] * len(body)
         typed, missing = _column_values(column, raws, lignes, letter, raw.name, ctx)
         if column.required and column.missing_code:
             for ligne, is_missing in zip(lignes, missing, strict=True):
@@ -294,9 +362,11 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
                         colonne=column.header,
                         aide=_aide(column),
                     )
-        data[column.key] = _series(column, typed)
-    data[ROW] = pd.Series(lignes, dtype="int64")
-    table.frame = pd.DataFrame(data)
+        data[column.key] = pack(column, typed)
+        if matched(column):
+            data[KEY + column.key] = [x.strip().upper() if x else None for x in typed]
+    data[ROW] = np.array(lignes, np.int64)
+    table.columns = data
     return table
 
 
@@ -324,7 +394,7 @@ def _find_key_value_columns(rows: list[list], lookup: dict[str, str]) -> tuple[i
     return 0, column, column + 1
 
 
-def type_etablissement(raw: RawSheet, ctx: TypingContext, classeur: Classeur) -> None:
+def type_etablissement(raw: RawSheet, ctx: TypingContext, classeur: Parsed) -> None:
     sheet = ETABLISSEMENT
     lookup = header_lookup(sheet)
     start, rub, val = _find_key_value_columns(raw.rows, lookup)
@@ -356,77 +426,31 @@ def type_etablissement(raw: RawSheet, ctx: TypingContext, classeur: Classeur) ->
 # ---------------------------------------------------------------- the workbook
 
 
-def _check_unique(table: Table, ctx: TypingContext) -> None:
-    column = table.sheet.code_column
-    if column is None or table.frame.empty:
-        return
-    codes = table.frame[column.key].str.upper()
-    duplicated = codes.duplicated(keep="first") & codes.notna()
-    if not duplicated.any():
-        return
-    first_row = dict(zip(codes[~duplicated], table.frame.loc[~duplicated, ROW], strict=True))
-    for code, ligne, shown in zip(
-        codes[duplicated],
-        table.frame.loc[duplicated, ROW],
-        table.frame.loc[duplicated, column.key],
-        strict=True,
-    ):
-        ctx.anomalies.add(
-            "VAL-DOUBLON",
-            table.name,
-            table.cell(column.key, ligne),
-            shown,
-            colonne=column.header,
-            premiere=first_row[code],
-        )
+def validate(
+    raw: RawWorkbook | None, parsed: Parsed, rules: Rules | Callable[[object], Rules]
+) -> Parsed:
+    """Type every sheet the schema knows (the checks across rows and sheets come after,
+    on many workbooks at once: checks.py).
 
-
-def _check_references(classeur: Classeur, ctx: TypingContext) -> None:
-    for table in classeur.tables.values():
-        for column in table.sheet.columns:
-            if not column.ref or column.key not in table.letters:
-                continue
-            target = classeur.tables.get(column.ref)
-            if target is None:  # missing sheet: already reported
-                continue
-            code_key = target.sheet.code_column.key  # type: ignore[union-attr]
-            known = set(target.frame[code_key].dropna().str.upper())
-            series = table.frame[column.key]
-            for ligne, text in zip(table.frame[ROW], series, strict=True):
-                if text is None or text is pd.NA:
-                    continue
-                codes = v.split_codes(text) if column.kind is Kind.CODES else [text]
-                for code in codes:
-                    if code.upper() not in known:
-                        ctx.anomalies.add(
-                            "VAL-REFERENCE",
-                            table.name,
-                            table.cell(column.key, ligne),
-                            code,
-                            gravite=column.ref_gravite,
-                            colonne=column.header,
-                            cible=target.name,
-                        )
-
-
-def validate(raw: RawWorkbook | None, classeur: Classeur, rules: Rules) -> Classeur:
-    """Type every sheet the schema knows and run the generic checks."""
+    `rules` may be a function of the campaign the workbook declares: the Établissement
+    sheet is typed first, and its campaign chooses the rules for the other sheets.
+    """
     if raw is None:
-        return classeur
-    ctx = TypingContext(classeur.anomalies, rules)
-    classeur.lisible, classeur.raw = True, raw
-    classeur.format, classeur.sha256 = raw.format, raw.sha256
+        return parsed
+    choose = rules if callable(rules) else (lambda campagne: rules)
+    ctx = TypingContext(parsed.anomalies, choose(None))
+    parsed.lisible, parsed.raw = True, raw
+    parsed.format, parsed.sha256 = raw.format, raw.sha256
     for sheet in SHEETS:
         sheet_raw = raw.sheets.get(sheet.key)
         if sheet_raw is None:
             if sheet.required:
                 ctx.anomalies.add("FEU-MANQUANTE", sheet.name)
-            continue
-        if sheet.key_value:
-            type_etablissement(sheet_raw, ctx, classeur)
+        elif sheet.key_value:
+            type_etablissement(sheet_raw, ctx, parsed)
         else:
-            classeur.tables[sheet.key] = type_table(sheet, sheet_raw, ctx)
-    for table in classeur.tables.values():
-        _check_unique(table, ctx)
-    _check_references(classeur, ctx)
-    return classeur
+            parsed.tables[sheet.key] = type_table(sheet, sheet_raw, ctx)
+        if sheet.key_value:  # the campaign is known: its rules type the other sheets
+            ctx = TypingContext(parsed.anomalies, choose(parsed.etablissement.get("campagne")))
+    parsed.campagne = ctx.rules.campagne
+    return parsed

@@ -317,8 +317,11 @@ def parse_rna(value: object) -> str:
     return s
 
 
-def parse_code(value: object) -> str:
-    """An identifier typed by the user (`E001`, or `12` typed as a number)."""
+def parse_text(value: object) -> str:
+    """Text as typed, trimmed; a number or a date typed where text is expected reads as
+    it shows (`12`, not `12.0`). Also identifiers: `E001`, or `12` typed as a number."""
+    if value.__class__ is str:
+        return value.strip()  # type: ignore[union-attr]
     return as_text(value)
 
 

@@ -396,7 +396,7 @@ def test_unknown_mentor_is_not_a_mentored_student(fill, write_fill, check, rules
     from mentorat_budget.checks import mentored_mask
 
     fill.lignes["eleves"][0]["mentor"] = "MX"
-    assert mentored_mask(check(write_fill(fill))).tolist() == [False, True, False]
+    assert mentored_mask(check(write_fill(fill)).lot).tolist() == [False, True, False]
 
 
 def test_unreadable_files_have_their_sha256_and_a_consistent_total(tmp_path, write_fill):
@@ -462,4 +462,20 @@ def test_ods_rows_repeated_with_a_value_are_refused_before_parsing(tmp_path, che
         z.writestr("content.xml", content)
     classeur = check(path)
     found = [(a.code, a.feuille) for a in classeur.anomalies if a.code == "FIC-LIGNES"]
+    assert found == [("FIC-LIGNES", "Dépenses")]
+
+
+def test_a_cell_placed_far_below_its_row_is_measured_by_its_own_reference(
+    fill, write_fill, tmp_path, check
+):
+    """calamine places a cell by its reference: `<row r="3"><c r="A60000">` is 60 000 rows."""
+    source = write_fill(fill)
+    target = tmp_path / "loin.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet7.xml":  # Dépenses
+                data = data.replace(b'<c r="A3"', b'<c r="A60000"', 1)
+            zout.writestr(info, data)
+    found = [(a.code, a.feuille) for a in check(target).anomalies if a.code == "FIC-LIGNES"]
     assert found == [("FIC-LIGNES", "Dépenses")]

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..anomalies import Anomaly, Gravite
+from ..anomalies import CODES_FICHIER_ILLISIBLE, Anomaly, Gravite
 from ..read import RawWorkbook
 from ..report import cell_key, sorted_anomalies
 from .xlsx import ANNOTATED_PROPERTY, OPTIONS
@@ -190,13 +190,16 @@ def _write_value(ws, r: int, c: int, value: object, cell_format, blank: bool = F
 def annotate(
     source: Path, target: Path, anomalies: Sequence[Anomaly], raw: RawWorkbook | None
 ) -> None:
-    """Write the annotated copy of `source` to `target` (never `source` itself)."""
+    """Write the annotated copy of `source` to `target` (never `source` itself).
+
+    `raw` (the sheets as read) is needed only for the formats openpyxl cannot edit.
+    """
     source, target = Path(source), Path(target)
     if target.exists() and target.resolve() == source.resolve():
         raise ValueError("la copie annotée doit être un autre fichier que le classeur lu")
-    if raw is not None and raw.format in ("xlsx", "xlsm"):
+    readable = not any(a.code in CODES_FICHIER_ILLISIBLE for a in anomalies)
+    fmt = raw.format if raw is not None else source.suffix.lower().lstrip(".")
+    if readable and fmt in ("xlsx", "xlsm"):
         _with_openpyxl(source, target, anomalies)
-    elif raw is not None:
-        _rebuilt(raw, target, anomalies)
     else:
-        _rebuilt(RawWorkbook(source, "illisible", "", []), target, anomalies)
+        _rebuilt(raw or RawWorkbook(source, "illisible", "", []), target, anomalies)

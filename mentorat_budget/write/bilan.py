@@ -52,40 +52,35 @@ class Run:
     precedent: str = ""  # last year's bilan (bilan --precedent), as given
 
 
+_WORD = re.compile(r"[\w-]+")
+_QUOTED = re.compile(r"«\s*([\w-]+)\s*»")
+
+
 class Masker:
     """Hides student and mentor codes in free text.
 
     Codes with a letter (E001, M02) are hidden wherever they stand as a word; codes made of
     digits only (12) are hidden where they are quoted (« 12 ») or are the whole value, so
-    that amounts and dates keep their digits.
+    that amounts and dates keep their digits. (One set lookup per word: no pattern is
+    compiled per workbook.)
     """
 
     def __init__(self, codes: Iterable[str]):
-        codes = {str(c).strip() for c in codes if c is not None and str(c).strip()}
-        self.exact = {c.upper() for c in codes}
-        words = sorted((c for c in codes if not c.isdigit()), key=len, reverse=True)
-        numbers = sorted((c for c in codes if c.isdigit()), key=len, reverse=True)
-        self.words = (
-            re.compile(
-                r"(?<![\w-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w-])", re.IGNORECASE
-            )
-            if words
-            else None
-        )
-        self.quoted = (
-            re.compile(r"«\s*(?:" + "|".join(map(re.escape, numbers)) + r")\s*»")
-            if numbers
-            else None
-        )
+        self.exact = {str(c).strip().upper() for c in codes if c is not None and str(c).strip()}
+        self.words = {c for c in self.exact if not c.isdigit()}
+
+    def _word(self, match: re.Match) -> str:
+        return MASK if match[0].upper() in self.words else match[0]
+
+    def _quoted(self, match: re.Match) -> str:
+        return f"« {MASK} »" if match[1].upper() in self.exact else match[0]
 
     def text(self, text):
-        if not isinstance(text, str):
+        if not isinstance(text, str) or not self.exact:
             return text
         if self.words:
-            text = self.words.sub(MASK, text)
-        if self.quoted:
-            text = self.quoted.sub(f"« {MASK} »", text)
-        return text
+            text = _WORD.sub(self._word, text)
+        return _QUOTED.sub(self._quoted, text)
 
     def value(self, text):
         if isinstance(text, str) and text.strip().upper() in self.exact:
