@@ -134,7 +134,7 @@ def _by_key(frame: pd.DataFrame, key: str, value: str, n: int) -> list[dict[str,
 
 def compute(lot: Lot, result: Eligibilite) -> list[Figures | None]:
     """The figures of each workbook of the lot (None for an unreadable one)."""
-    rules, n, etab = lot.rules, len(lot), lot.etab
+    rules, n = lot.rules, len(lot)
     eleves, lines = lot.tables["eleves"], result.lines
     mentored = mentored_mask(lot)
     counts = {
@@ -160,13 +160,13 @@ def compute(lot: Lot, result: Eligibilite) -> list[Figures | None]:
         if not lot.parsed[i].lisible:
             out.append(None)
             continue
-        e = etab.loc[i]
+        e = lot.parsed[i].etablissement
         f = Figures(
             **{k: int(v[i]) for k, v in counts.items()},
-            eleves_prevus=_int(e["eleves_prevus"]),
-            dotation=_int(e["dotation"]),
-            report=_int(e["report"]),
-            poursuite=None if pd.isna(e["poursuite"]) else bool(e["poursuite"]),
+            eleves_prevus=_int(e.get("eleves_prevus")),
+            dotation=_int(e.get("dotation")),
+            report=_int(e.get("report")),
+            poursuite=e.get("poursuite"),
         )
         f.plafond = rules.forfait_cents * f.eleves_mentores
         f.disponibles = f.dotation + f.report
@@ -186,7 +186,7 @@ def compute(lot: Lot, result: Eligibilite) -> list[Figures | None]:
 
 
 def _int(value) -> int:
-    return 0 if pd.isna(value) else int(value)
+    return 0 if value is None or pd.isna(value) else int(value)
 
 
 def personal_codes(lot: Lot) -> list[set[str]]:

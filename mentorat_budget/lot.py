@@ -57,6 +57,9 @@ class Lot:
             lot.tables[sheet.key] = frame_of(sheet, columns, ids)
         lot.etab = _etab_frame(parsed)
         lot._factorize_codes()
+        for p in parsed:  # the frames hold the data now: keep only where it came from
+            for table in p.tables.values():
+                table.columns = {}
         return lot
 
     def _factorize_codes(self) -> None:
