@@ -235,26 +235,30 @@ def _column_values(
 ) -> tuple[list, list[bool]]:
     """Typed values of one column (None where empty or unreadable), and the missing mask.
 
-    This loop runs once per cell of a batch: it keeps to the fewest operations."""
-    parse, default, minimum = _parser(column, ctx), column.default, column.minimum
-    out: list = []
-    missing: list[bool] = []
-    append, mark = out.append, missing.append
-    for raw, ligne in zip(raws, rows, strict=True):
-        if raw == "" or raw is None or (raw.__class__ is str and not raw.strip()):
-            append(default)
-            mark(True)
-            continue
-        mark(False)
-        try:
-            value = parse(raw)
-        except v.Illisible as err:
-            _report(ctx, sheet, f"{letter}{ligne}", column, raw, err)
-            append(None)
-            continue
-        if minimum and not _check_minimum(ctx, sheet, f"{letter}{ligne}", column, value):
-            value = None
-        append(value)
+    This runs once per cell of a batch: a column is typed in one comprehension, and only a
+    column with an unreadable cell goes through the slower loop that reports it."""
+    parse, default = _parser(column, ctx), column.default
+    missing = [
+        raw == "" or raw is None or (raw.__class__ is str and not raw.strip()) for raw in raws
+    ]
+    try:
+        out = [default if empty else parse(raw) for raw, empty in zip(raws, missing, strict=True)]
+    except v.Illisible:
+        out = []
+        for raw, empty, ligne in zip(raws, missing, rows, strict=True):
+            try:
+                out.append(default if empty else parse(raw))
+            except v.Illisible as err:
+                _report(ctx, sheet, f"{letter}{ligne}", column, raw, err)
+                out.append(None)
+    if column.minimum:
+        for i, value in enumerate(out):
+            if (
+                value is not None
+                and not missing[i]
+                and not _check_minimum(ctx, sheet, f"{letter}{rows[i]}", column, value)
+            ):
+                out[i] = None
     return out, missing
 
 

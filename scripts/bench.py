@@ -129,6 +129,12 @@ def main() -> None:
     parser.add_argument("--dossier", type=Path, default=None)
     parser.add_argument("--graine", type=int, default=2024)
     parser.add_argument("--sans-pandas", action="store_true", help="skip the openpyxl run")
+    parser.add_argument(
+        "--paliers",
+        default="",
+        metavar="250,500,…",
+        help="also time bilan --jobs 1 on the first N workbooks, for each N",
+    )
     args = parser.parse_args()
     folder = args.dossier or Path(tempfile.gettempdir()) / f"mentorat-banc-{args.nombre}"
     ensure_workbooks(args.nombre, folder, args.graine)
@@ -168,6 +174,29 @@ def main() -> None:
         pandas_t = rows[1][1]
         for label, t, _ in rows[2:]:
             print(f"{label} : {pandas_t / t:.1f} × plus rapide que pandas/openpyxl")
+    if args.paliers:
+        print("Coût par classeur selon la taille du lot (bilan --jobs 1) :")
+        files = sorted(folder.glob("*.xlsx"))
+        for size in (int(x) for x in args.paliers.split(",")):
+            subset = Path(tempfile.mkdtemp())
+            for f in files[:size]:
+                (subset / f.name).symlink_to(f)
+            cmd = [
+                sys.executable,
+                "-m",
+                "mentorat_budget",
+                "bilan",
+                str(subset),
+                "-o",
+                str(subset.parent / f"bilan-{size}.xlsx"),
+                "--jobs",
+                "1",
+            ]
+            t, peak = run_measured(cmd)
+            print(
+                f"  {size:>5} classeurs : {t:8.2f} s, {1000 * t / size:6.1f} ms/classeur, "
+                f"mémoire max {peak / 1024:.0f} Mio"
+            )
 
 
 if __name__ == "__main__":
