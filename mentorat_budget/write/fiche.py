@@ -8,9 +8,8 @@ from pathlib import Path
 from ..batch import Resultat
 from ..eligibility import MOTIFS
 from ..examples import slug
-from ..report import sorted_anomalies
 from ..rules import Rules
-from .tables import DATE, MONEY, PCT, TEXT, Col, write_table
+from .tables import DATE, MONEY, PCT, TEXT, Col, write_anomalies, write_table
 from .xlsx import Formats, atomic_workbook, print_setup
 
 
@@ -119,23 +118,7 @@ def write_fiche(target: Path, result: Resultat, rules: Rules) -> Path:
             ],
             rejets,
         )
-        anomalies = [
-            [a.feuille, a.cellule, str(a.gravite), a.code, a.message, a.valeur]
-            for a in sorted_anomalies(result.anomalies)
-        ]
-        write_table(
-            wb.add_worksheet("Anomalies"),
-            fmt,
-            [
-                Col("Feuille", TEXT, 18),
-                Col("Cellule", TEXT, 8),
-                Col("Gravité", TEXT, 13),
-                Col("Code", TEXT, 22),
-                Col("Message", TEXT, 100),
-                Col("Valeur lue", TEXT, 20),
-            ],
-            anomalies,
-        )
+        write_anomalies(wb.add_worksheet("Anomalies"), fmt, result.anomalies)
         ws.activate()
     return target
 

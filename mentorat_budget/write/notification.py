@@ -10,12 +10,11 @@ import pandas as pd
 from ..allocation import Repartition
 from ..anomalies import Anomalies
 from ..read import RawSheet, read_any
-from ..report import sorted_anomalies
 from ..rules import Rules
 from ..schema import Column, Kind, Sheet, header_lookup
 from ..validate import TypingContext, find_header, type_table
 from ..values import norm
-from .tables import INT, MONEY, TEXT, Col, write_table
+from .tables import INT, MONEY, TEXT, Col, write_anomalies, write_table
 from .xlsx import Formats, atomic_workbook, print_setup
 
 SHEET = "Répartition"
@@ -99,30 +98,10 @@ def write_notification(target: Path, result: Repartition, rules: Rules) -> Path:
                 fmt.note,
             )
         if result.anomalies:
-            _anomalies_sheet(wb, fmt, result.anomalies)
+            write_anomalies(wb.add_worksheet("Anomalies"), fmt, result.anomalies)
         _parameters_sheet(wb, fmt, result, rules)
         ws.activate()
     return Path(target)
-
-
-def _anomalies_sheet(wb, fmt, anomalies: Anomalies) -> None:
-    rows = [
-        [a.feuille, a.cellule, str(a.gravite), a.code, a.message, a.valeur]
-        for a in sorted_anomalies(anomalies)
-    ]
-    write_table(
-        wb.add_worksheet("Anomalies"),
-        fmt,
-        [
-            Col("Feuille", TEXT, 18),
-            Col("Cellule", TEXT, 8),
-            Col("Gravité", TEXT, 13),
-            Col("Code", TEXT, 16),
-            Col("Message", TEXT, 100),
-            Col("Valeur lue", TEXT, 20),
-        ],
-        rows,
-    )
 
 
 def _parameters_sheet(wb, fmt, result: Repartition, rules: Rules) -> None:

@@ -154,3 +154,24 @@ def _write_totals(ws, fmt, placed: Placed, rows, label, filter_on) -> None:
             )
         else:
             ws.write_blank(total, c, None, fmt.total)
+
+
+ANOMALY_COLUMNS = [
+    Col("Feuille", TEXT, 18),
+    Col("Cellule", TEXT, 8),
+    Col("Gravité", TEXT, 13),
+    Col("Code", TEXT, 22),
+    Col("Message", TEXT, 100),
+    Col("Valeur lue", TEXT, 20),
+]
+
+
+def write_anomalies(ws: Worksheet, fmt: Formats, anomalies) -> Placed:
+    """One workbook's anomalies, in sheet and cell order (fiches, notifications)."""
+    from ..report import sorted_anomalies
+
+    rows = [
+        [a.feuille, a.cellule, str(a.gravite), a.code, a.message, a.valeur]
+        for a in sorted_anomalies(anomalies)
+    ]
+    return write_table(ws, fmt, ANOMALY_COLUMNS, rows)
