@@ -102,6 +102,10 @@ class Parsed:
 # ---------------------------------------------------------------- typed columns
 
 
+_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+_NAT = np.iinfo(np.int64).min  # numpy's NaT
+
+
 def pack(column: Column, data: list) -> object:
     """Typed values (None where missing) -> a compact column: numpy arrays for numbers,
     booleans and dates, a list for text. Cheap to send between processes."""
@@ -115,8 +119,9 @@ def pack(column: Column, data: list) -> object:
         return ("boolean", np.fromiter((bool(x) for x in data), bool, len(data)), mask)
     if kind is Kind.NUMBER:
         return np.fromiter((np.nan if x is None else x for x in data), np.float64, len(data))
-    if kind is Kind.DATE:
-        return np.array(data, dtype="datetime64[D]").astype("datetime64[s]")
+    if kind is Kind.DATE:  # via day numbers: numpy converts date objects slowly
+        days = [_NAT if x is None else x.toordinal() - _EPOCH_ORDINAL for x in data]
+        return np.array(days, np.int64).view("datetime64[D]").astype("datetime64[s]")
     return list(data)
 
 
