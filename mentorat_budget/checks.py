@@ -63,11 +63,7 @@ def check_references(lot: Lot) -> None:
             target = BY_KEY[column.ref]
             known = lot.key(column.ref, target.code_column.key).dropna()
             if column.kind is Kind.CODES:
-                refs = frame[["id", ROW, column.key]].dropna(subset=[column.key])
-                refs = refs.assign(**{column.key: refs[column.key].str.split(r"[,;]")})
-                refs = refs.explode(column.key)
-                refs[column.key] = refs[column.key].str.strip()
-                refs = refs.loc[refs[column.key].fillna("") != ""]
+                refs = lot.codes_in(sheet.key, column.key).rename(columns={"code": column.key})
                 keys = lot.key_of(refs["id"], refs[column.key])
             else:
                 refs = frame.dropna(subset=[column.key])

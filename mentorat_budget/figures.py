@@ -127,7 +127,10 @@ def _by_filiere(lot: Lot, mentored: pd.Series) -> list[dict[str, dict[str, int]]
 def _by_key(frame: pd.DataFrame, key: str, value: str, n: int) -> list[dict[str, int]]:
     """Per workbook, {key: Σ value}."""
     out: list[dict[str, int]] = [{} for _ in range(n)]
-    for (i, k), v in frame.groupby(["id", key])[value].sum().items():
+    sums = frame.groupby(["id", key])[value].sum().reset_index()
+    for i, k, v in zip(
+        sums["id"].to_numpy(), sums[key].to_numpy(), sums[value].to_numpy(), strict=True
+    ):
         out[i][str(k)] = int(v)
     return out
 
@@ -206,20 +209,9 @@ def personal_codes(lot: Lot) -> list[set[str]]:
         ).dropna()
         for i, codes in pairs.drop_duplicates().groupby("id")["code"]:
             out[i].update(codes.to_numpy())
-    rencontres = lot.tables["rencontres"].dropna(subset=["eleves"])
-    split = rencontres["eleves"].str.split(r"[,;]").explode().str.strip()
-    pairs = (
-        pd.DataFrame(
-            {
-                "id": rencontres["id"].reindex(split.index).to_numpy(),
-                "code": split.to_numpy(dtype=object),
-            }
-        )
-        .dropna()
-        .drop_duplicates()
-    )
-    for i, codes in pairs.groupby("id")["code"]:
-        out[i].update(c for c in codes.to_numpy() if c)
+    listed = lot.codes_in("rencontres", "eleves")
+    for i, code in zip(listed["id"].to_numpy(), listed["code"].to_numpy(), strict=True):
+        out[i].add(code)
     return out
 
 

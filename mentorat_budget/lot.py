@@ -46,6 +46,7 @@ class Lot:
     eligibilite: object = None  # eligibility.Eligibilite, once computed
 
     vocabulary: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
+    _codes: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, parsed: list[Parsed], rules: Rules) -> Lot:
@@ -80,6 +81,18 @@ class Lot:
         workbooks never match, and case or spaces do not matter. NA where empty."""
         frame = self.tables[table] if frame is None else frame
         return self._combine(frame["id"].to_numpy(), frame[KEY + column].to_numpy(), frame.index)
+
+    def codes_in(self, table: str, column: str) -> pd.DataFrame:
+        """The codes listed in a text column (« E01, E02 »), one row per code, with the
+        `id` and `ligne` of their line; computed once per lot."""
+        cached = self._codes.get((table, column))
+        if cached is None:
+            frame = self.tables[table][["id", ROW, column]].dropna(subset=[column])
+            split = frame[column].str.split(r"[,;]").explode().str.strip()
+            cached = frame[["id", ROW]].reindex(split.index).assign(code=split.to_numpy())
+            cached = cached.loc[cached["code"].fillna("") != ""].reset_index(drop=True)
+            self._codes[(table, column)] = cached
+        return cached
 
     def key_of(self, ids, texts: pd.Series) -> pd.Series:
         """The same key for codes found in free text (e.g. « E01, E02 »)."""
