@@ -80,6 +80,16 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "cellules fusionnées {plage} : la valeur « {valeur} » est reprise sur chacune de "
         "leurs lignes ; défusionnez-les et saisissez une valeur par ligne",
     ),
+    "VAL-FORMULE": (
+        B,
+        "« {colonne} » : formule sans valeur calculée (le classeur n'a jamais été recalculé) ; "
+        "ouvrez-le dans Excel ou LibreOffice, enregistrez-le, puis renvoyez-le",
+    ),
+    "VAL-ERREUR": (
+        B,
+        "« {colonne} » : cellule en erreur « {valeur} » ; corrigez la formule ou saisissez "
+        "la valeur",
+    ),
     "VAL-MONTANT": (B, "montant illisible « {valeur} » ; saisissez un nombre, par exemple 12,50"),
     "VAL-MONTANT-AMBIGU": (
         B,

@@ -51,6 +51,7 @@ class RawSheet:
     name: str  # as the user named it
     rows: list[list]  # cell values as calamine gives them; rows[0] is row 1
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    special: dict[str, tuple[str, str]] = field(default_factory=dict)  # see special_cells
 
 
 @dataclass
@@ -182,10 +183,40 @@ def _ods_too_big(content: bytes, anomalies: Anomalies) -> set[str]:
     return too_big
 
 
+# Cells that calamine reads as empty but are not: a formula never calculated (openpyxl
+# writes formulas without their value) and an error (#DIV/0!), in an OOXML sheet.
+_NO_VALUE_RE = re.compile(
+    rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*'
+    rb"(?:<v\s*/>|<v>\s*</v>)?\s*</c>"
+)
+_ERROR_RE = re.compile(
+    rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*\bt="e"[^>]*>(?:<f\b.*?</f>)?<v>([^<]*)</v>'
+)
+
+
+def special_cells(xml: bytes) -> dict[str, tuple[str, str]]:
+    """Cell -> (anomaly code, value) for formulas without value and error cells."""
+    found: dict[str, tuple[str, str]] = {}
+    if b"<f" in xml:
+        found.update((ref.decode(), ("VAL-FORMULE", "")) for ref in _NO_VALUE_RE.findall(xml))
+    if b't="e"' in xml:
+        found.update(
+            (ref.decode(), ("VAL-ERREUR", _unescape(v))) for ref, v in _ERROR_RE.findall(xml)
+        )
+    return found
+
+
+@dataclass
+class ZipFindings:
+    format: str
+    too_big: set[str] = field(default_factory=set)  # sheets over the limits
+    special: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # per sheet
+
+
 def _check_zip(
     data: bytes, anomalies: Anomalies, key_of: Callable[[str], str | None]
-) -> tuple[str, set[str]] | None:
-    """Format of a zip workbook and the sheets over the limits, or None if refused."""
+) -> ZipFindings | None:
+    """What a zip workbook is and holds, checked before parsing; None if refused."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -213,18 +244,20 @@ def _check_zip(
         except ZIP_ERRORS:
             anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
             return None
-        return "ods", _ods_too_big(content, anomalies)
+        return ZipFindings("ods", _ods_too_big(content, anomalies))
     if "[Content_Types].xml" not in names:
         anomalies.add("FIC-FORMAT", detail="archive zip sans classeur")
         return None
-    too_big: set[str] = set()
+    found = ZipFindings("xlsm" if any(n.endswith("vbaProject.bin") for n in names) else "xlsx")
     try:
         for name, member in _sheet_members(archive).items():
             if key_of(name) is None or member not in names:
                 continue
-            rows, cols = sheet_extent(_read_member(archive, archive.getinfo(member)))
+            xml = _read_member(archive, archive.getinfo(member))
+            rows, cols = sheet_extent(xml)
+            found.special[name] = special_cells(xml)
             if rows > MAX_ROWS or rows * cols > MAX_CELLS:
-                too_big.add(name)
+                found.too_big.add(name)
                 anomalies.add(
                     "FIC-LIGNES",
                     name,
@@ -235,8 +268,7 @@ def _check_zip(
     except ZIP_ERRORS:
         anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
         return None
-    fmt = "xlsm" if any(n.endswith("vbaProject.bin") for n in names) else "xlsx"
-    return fmt, too_big
+    return found
 
 
 # ---------------------------------------------------------------------- reading
@@ -302,11 +334,12 @@ def _read(path: Path, anomalies: Anomalies, key_of: Callable[[str], str | None])
     if fmt is None:
         return None
     too_big: set[str] = set()
+    special: dict[str, dict[str, tuple[str, str]]] = {}
     if fmt == "zip":
         checked = _check_zip(data, anomalies, key_of)
         if checked is None:
             return None
-        fmt, too_big = checked
+        fmt, too_big, special = checked.format, checked.too_big, checked.special
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(book.sheet_names)
@@ -335,7 +368,7 @@ def _read(path: Path, anomalies: Anomalies, key_of: Callable[[str], str | None])
             limite = f"{MAX_ROWS:_}".replace("_", "\u202f")
             anomalies.add("FIC-LIGNES", name, "", detail=f"{len(rows)} lignes", limite=limite)
             rows = []
-        raw.sheets[key] = RawSheet(name, rows, merged)
+        raw.sheets[key] = RawSheet(name, rows, merged, special.get(name, {}))
     return raw
 
 

@@ -361,9 +361,14 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
         table.letters[column.key] = letter
         raws = by_column[i] if i < len(by_column) else [""] * len(body)
         typed, missing = _column_values(column, raws, lignes, letter, raw.name, ctx)
+        for ligne, is_missing in zip(lignes, missing, strict=True) if raw.special else ():
+            cell = f"{letter}{ligne}"
+            if is_missing and cell in raw.special:  # calamine reads these as empty
+                code, shown = raw.special[cell]
+                ctx.anomalies.add(code, raw.name, cell, shown, colonne=column.header)
         if column.required and column.missing_code:
             for ligne, is_missing in zip(lignes, missing, strict=True):
-                if is_missing:
+                if is_missing and f"{letter}{ligne}" not in raw.special:
                     ctx.anomalies.add(
                         column.missing_code,
                         raw.name,

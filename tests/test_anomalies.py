@@ -753,6 +753,45 @@ def test_val_minimum(fill, write_fill, check):
     )
 
 
+@covers("VAL-FORMULE")
+def test_val_formule_a_formula_never_calculated(fill, write_fill, tmp_path, check):
+    """openpyxl writes formulas without their value: calamine reads them as empty."""
+    wb = openpyxl.load_workbook(write_fill(fill))
+    wb["Dépenses"]["E5"] = "=100/3"
+    path = tmp_path / "formule.xlsx"
+    wb.save(path)
+    expect(
+        check(path),
+        "VAL-FORMULE",
+        "Dépenses!E5",
+        B,
+        "« Montant (€) » : formule sans valeur calculée",
+        "enregistrez-le, puis renvoyez-le",
+        allow=("DEP-MONTANT", "DEP-BUDGET"),
+    )
+
+
+@covers("VAL-ERREUR")
+def test_val_erreur_an_error_cell(fill, write_fill, tmp_path, check):
+    path = write_fill(fill)
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp_path / "erreur.xlsx", "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet7.xml":  # Dépenses: E5 holds 123.45
+                start = data.index(b'<c r="E5"')
+                end = data.index(b"</c>", start) + 4
+                data = data[:start] + b'<c r="E5" t="e"><f>1/0</f><v>#DIV/0!</v></c>' + data[end:]
+            zout.writestr(info, data)
+    expect(
+        check(tmp_path / "erreur.xlsx"),
+        "VAL-ERREUR",
+        "Dépenses!E5",
+        B,
+        "« Montant (€) » : cellule en erreur « #DIV/0! » ; corrigez la formule",
+        allow=("DEP-MONTANT", "DEP-BUDGET"),
+    )
+
+
 @covers("VAL-FUSION")
 def test_val_fusion_reads_a_merged_cell_as_it_looks(fill, write_fill, tmp_path, check):
     """« Payé à » merged over two lines (P01 shown on both): both lines pay P01."""
