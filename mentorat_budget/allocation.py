@@ -20,6 +20,7 @@ from .report import cell_key
 from .rules import Rules
 from .schema import Column, Kind, Sheet, header_lookup
 from .validate import ROW, Table, TypingContext, find_header, type_table
+from .values import norm
 
 LISTE = Sheet(
     "liste",
@@ -107,7 +108,14 @@ def read_list(path: Path, rules: Rules) -> tuple[Table | None, Anomalies]:
         for header in ("UAI", "Élèves prévus"):
             anomalies.add("COL-MANQUANTE", first, "A1", colonne=header)
         return None, anomalies
+    rows = [[""] * len(row) if _is_total(row) else row for row in sheet.rows]
+    sheet = RawSheet(sheet.name, rows, sheet.merged, sheet.special)
     return type_table(LISTE, sheet, TypingContext(anomalies, rules)), anomalies
+
+
+def _is_total(row: list) -> bool:
+    """A total line typed by the analyst under the list (« Total », « TOTAL GÉNÉRAL »)."""
+    return any(isinstance(c, str) and norm(c).startswith("total") for c in row[:3])
 
 
 def _first_sheet_with_headers(sheets) -> RawSheet | None:
@@ -130,14 +138,16 @@ def allocate(path: Path, envelope: int, rules: Rules) -> Repartition:
     forfait_euros = rules.forfait_cents // 100
     for r in table.frame.to_dict("records"):
         ligne, uai, eleves = r[ROW], r["uai"], r["eleves"]
-        if ligne in blocked or pd.isna(uai) or pd.isna(eleves):
-            continue
-        if uai in seen:
+        if pd.isna(uai):
+            continue  # unreadable or missing: the anomaly is already there
+        if uai in seen:  # whether the first one got anything or not
             anomalies.add(
                 "REP-DOUBLON", table.name, table.cell("uai", ligne), uai, premiere=seen[uai]
             )
             continue
         seen[uai] = ligne
+        if ligne in blocked or pd.isna(eleves):
+            continue
         nom = r["nom"] if isinstance(r["nom"], str) else ""
         result.lignes.append(
             Allocation(uai, nom, academie(uai), int(eleves), forfait_euros * int(eleves))

@@ -100,7 +100,10 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "date illisible « {valeur} » ; saisissez une date, par exemple 12/03/2025",
     ),
     "VAL-OUINON": (B, "réponse illisible « {valeur} » ; saisissez Oui ou Non"),
-    "VAL-ENTIER": (B, "nombre entier illisible « {valeur} » ; saisissez un entier, par exemple 12"),
+    "VAL-ENTIER": (
+        B,
+        "« {valeur} » n'est pas un nombre entier ; saisissez un entier, par exemple 12",
+    ),
     "VAL-NOMBRE": (B, "nombre illisible « {valeur} » ; saisissez un nombre, par exemple 12,5"),
     "VAL-ANNEE": (B, "année illisible « {valeur} » ; saisissez une année, par exemple 2024"),
     "VAL-LISTE": (B, "valeur « {valeur} » hors liste ; choisissez parmi : {choix}"),
@@ -325,8 +328,8 @@ def shown(value: object) -> str:
     """How a value read from a cell is quoted back to the user."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):  # as a French spreadsheet shows it: 12,5
+        return str(int(value)) if value.is_integer() else repr(value).replace(".", ",")
     if hasattr(value, "strftime"):
         return value.strftime("%d/%m/%Y")
     text = str(value)

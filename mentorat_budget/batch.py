@@ -309,9 +309,11 @@ def run_batch(
     jobs: int,
     annoter: Path | None = None,
     progress: Callable[[int], None] = lambda n: None,
+    before_copies: Callable[[list[Resultat], Rules], None] | None = None,
 ) -> tuple[list[Resultat], Rules]:
     """Read every file (in parallel), check them all as one lot; returns the results in
-    path order and the rules applied.
+    path order and the rules applied. `before_copies` adds anomalies found across years
+    (bilan --precedent) before the annotated copies are written.
 
     Without `rules`, each workbook is first typed with the rules of the campaign it
     declares; the batch then takes the campaign most workbooks declare, and the few
@@ -331,6 +333,8 @@ def run_batch(
             kept[i] = p
     results = results_of(check_lot(kept, rules))
     mark_duplicates(results)
+    if before_copies is not None:
+        before_copies(results, rules)
     if annoter is not None:
         _annotate_all(results, annoter, jobs)
     return results, rules

@@ -45,12 +45,18 @@ def load_rules(regles: Path | None, campagne: int | None):
         fail(str(e))
 
 
-def writable_target(path: Path, what: str) -> Path:
+def writable_target(path: Path, what: str, inputs=(), suffixes: tuple[str, ...] = ()) -> Path:
+    """The output path, checked before any work: its folder exists, it is a file, it has
+    the right extension, and it is none of the inputs (an input is never overwritten)."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         fail(f"{what} : le dossier « {folder} » n'existe pas")
     if path.is_dir():
         fail(f"{what} : « {path} » est un dossier ; donnez un nom de fichier")
+    if suffixes and path.suffix.lower() not in suffixes:
+        fail(f"{what} : « {path} » ; le fichier s'écrit au format {' ou '.join(suffixes)}")
+    if any(path.resolve() == Path(i).resolve() for i in inputs):
+        fail(f"{what} : « {path} » est un fichier lu ; choisissez un autre nom")
     return path
 
 
@@ -131,7 +137,6 @@ def modele(
 
 
 def _prefill_from(notification: Path, dossier: Path, campagne, regles) -> None:
-    from . import report
     from . import rules as rules_mod
     from .write.notification import notification_campaign, read_notification
     from .write.template import write_prefilled
@@ -139,11 +144,7 @@ def _prefill_from(notification: Path, dossier: Path, campagne, regles) -> None:
     chosen = load_rules(regles, campagne or notification_campaign(notification))
     chosen = chosen or rules_mod.latest()
     rows, anomalies = read_notification(notification, chosen)
-    for anomaly in report.sorted_anomalies(anomalies):
-        click.echo(
-            f"  {anomaly.lieu:<18} {anomaly.gravite:<13} {anomaly.code:<16} {anomaly.message}",
-            err=True,
-        )
+    _print_anomalies(anomalies)
     if not rows:
         fail(f"aucun établissement lisible dans {notification}")
     try:
@@ -152,8 +153,11 @@ def _prefill_from(notification: Path, dossier: Path, campagne, regles) -> None:
     except OSError as e:
         fail(f"impossible d'écrire dans {dossier} : {e.strerror or e}")
     click.echo(
-        f"{len(paths)} modèles pré-remplis (campagne {chosen.campagne}) écrits dans {dossier}"
+        f"{len(paths)} {_plural('modèle pré-rempli', len(paths))} (campagne "
+        f"{chosen.campagne}) écrits dans {dossier}"
     )
+    if anomalies.bloquantes:
+        sys.exit(BLOQUANT)
 
 
 @main.command(context_settings=CONTEXT)
@@ -182,11 +186,7 @@ def verifier(
         fail(f"« {fichier} » est un dossier ; donnez un classeur")
     chosen = load_rules(regles, campagne)
     if annoter is not None:
-        writable_target(annoter, "copie annotée")
-        if annoter.suffix.lower() not in (".xlsx", ".xlsm"):
-            fail(f"la copie annotée s'écrit au format .xlsx : « {annoter} »")
-        if annoter.resolve() == fichier.resolve():
-            fail("la copie annotée doit être un autre fichier que le classeur vérifié")
+        writable_target(annoter, "copie annotée", inputs=[fichier], suffixes=(".xlsx", ".xlsm"))
     from . import report
     from .verify import ILLISIBLE, check_workbook, statut
 
@@ -329,9 +329,9 @@ def bilan(
     from .write.bilan import Run, write_bilan
 
     chosen = load_rules(regles, campagne)
-    writable_target(sortie, "bilan")
-    if sortie.suffix.lower() != ".xlsx":
-        fail(f"le bilan s'écrit au format .xlsx : « {sortie} »")
+    writable_target(
+        sortie, "bilan", inputs=[d for d in dossiers if d.is_file()], suffixes=(".xlsx",)
+    )
     for folder, what in ((fiches, "fiches"), (annoter, "copies annotées")):
         if folder is not None:
             try:
@@ -343,17 +343,22 @@ def bilan(
     files = discover(dossiers, exclude=exclude)
     if not files:
         fail("aucun classeur (.xlsx, .xlsm, .ods, .xls) dans " + ", ".join(map(str, dossiers)))
-    results, applied = _run_with_progress(files, chosen, jobs or default_jobs(), annoter)
-    ignored = [shown for (path, shown) in files if shown not in {r.fichier for r in results}]
+    before_copies = None
     if previous is not None:
         from .precedent import compare
 
-        if previous.campagne is not None and previous.campagne != applied.campagne - 1:
-            fail(
-                f"le bilan précédent {precedent} est celui de la campagne "
-                f"{previous.campagne}, pas {applied.campagne - 1}"
-            )
-        compare(results, previous)
+        def before_copies(results, applied):
+            if previous.campagne is not None and previous.campagne != applied.campagne - 1:
+                fail(
+                    f"le bilan précédent {precedent} est celui de la campagne "
+                    f"{previous.campagne}, pas {applied.campagne - 1}"
+                )
+            compare(results, previous)
+
+    results, applied = _run_with_progress(
+        files, chosen, jobs or default_jobs(), annoter, before_copies
+    )
+    ignored = [shown for (path, shown) in files if shown not in {r.fichier for r in results}]
     run = Run(
         [str(d) for d in dossiers], ignores=ignored, strict=strict, precedent=str(precedent or "")
     )
@@ -377,11 +382,11 @@ def _read_previous(path: Path):
         fail(str(e))
 
 
-def _run_with_progress(files, rules, jobs, annoter):
+def _run_with_progress(files, rules, jobs, annoter, before_copies=None):
     from .batch import run_batch
 
     if not sys.stderr.isatty():
-        return run_batch(files, rules, jobs, annoter)
+        return run_batch(files, rules, jobs, annoter, before_copies=before_copies)
     with click.progressbar(
         length=len(files),
         label="Lecture des classeurs",
@@ -390,7 +395,9 @@ def _run_with_progress(files, rules, jobs, annoter):
         show_eta=True,
         width=30,
     ) as bar:
-        return run_batch(files, rules, jobs, annoter, progress=bar.update)
+        return run_batch(
+            files, rules, jobs, annoter, progress=bar.update, before_copies=before_copies
+        )
 
 
 def _write_fiches(folder: Path, results, rules) -> None:
@@ -484,29 +491,28 @@ def repartir(
     les euros restants allant aux plus forts restes. Code de sortie 1 si des lignes ont été
     écartées (anomalies bloquantes), 2 si la répartition n'a pas pu être faite.
     """
-    from . import report
     from . import rules as rules_mod
     from .allocation import allocate
-    from .values import Illisible, euros, parse_decimal_text
+    from .values import Illisible, euros, parse_money
     from .write.notification import write_notification
     from .write.template import write_prefilled
 
     try:
-        amount = parse_decimal_text(enveloppe)
-    except Illisible:
-        fail(f"enveloppe illisible « {enveloppe} » ; saisissez des euros entiers, ex. 250000")
-    if amount < 0 or amount != int(amount):
+        cents = parse_money(enveloppe)
+    except Illisible as e:
+        hint = " ambiguë" if e.code == "VAL-MONTANT-AMBIGU" else " illisible"
+        fail(f"enveloppe{hint} « {enveloppe} » ; saisissez des euros entiers, ex. 250000")
+    if cents < 0 or cents % 100:
         fail(f"l'enveloppe se répartit en euros entiers positifs : « {enveloppe} »")
     chosen = load_rules(regles, campagne) or rules_mod.latest()
-    writable_target(sortie, "notification")
-    result = allocate(etablissements, int(amount), chosen)
-    anomalies = result.anomalies
-    for feuille, items in report.grouped(anomalies):
-        click.echo(f"{feuille} — {len(items)} anomalie(s)")
-        for a in items:
-            click.echo(f"  {a.lieu:<16} {a.gravite:<13} {a.code:<16} {a.message}")
-    if not result.lignes and anomalies and not any(a.cellule for a in anomalies):
-        fail(f"impossible de lire {etablissements}")
+    writable_target(sortie, "notification", inputs=[etablissements], suffixes=(".xlsx",))
+    result = allocate(etablissements, cents // 100, chosen)
+    _print_anomalies(result.anomalies)
+    if not result.lignes:
+        fail(
+            f"aucun établissement à doter dans {etablissements} (colonnes UAI et Élèves "
+            "prévus, une ligne par établissement)"
+        )
     try:
         write_notification(sortie, result, chosen)
         if modeles is not None:
@@ -527,9 +533,10 @@ def repartir(
             )
     except OSError as e:
         fail(f"impossible d'écrire {e.filename or sortie} : {e.strerror or e}")
+    n = len(result.lignes)
     click.echo(
         f"Campagne {chosen.campagne} : enveloppe de {euros(result.enveloppe * 100)} "
-        f"répartie entre {len(result.lignes)} établissements : "
+        f"répartie entre {n} {_plural('établissement', n)} : "
         f"{euros(result.total * 100)} notifiés (plafonds : "
         f"{euros(result.plafonds * 100)})."
     )
@@ -540,5 +547,15 @@ def repartir(
         )
     click.echo(f"Notification écrite : {sortie}")
     if modeles is not None:
-        click.echo(f"{len(result.lignes)} modèles pré-remplis écrits dans : {modeles}")
-    sys.exit(BLOQUANT if anomalies.bloquantes else OK)
+        click.echo(f"{n} {_plural('modèle pré-rempli', n)} écrits dans : {modeles}")
+    sys.exit(BLOQUANT if result.anomalies.bloquantes else OK)
+
+
+def _print_anomalies(anomalies) -> None:
+    """Anomalies of a list or a notification, grouped by sheet, on the terminal."""
+    from . import report
+
+    for feuille, items in report.grouped(anomalies):
+        click.echo(f"{feuille} — {len(items)} {_plural('anomalie', len(items))}")
+        for a in items:
+            click.echo(f"  {a.lieu:<16} {a.gravite:<13} {a.code:<16} {a.message}")

@@ -119,9 +119,10 @@ NORMAL = Size((18, 60), 2.6, (2, 4), (25, 60), 2.5)
 BENCH = Size((120, 120), 3.0, (6, 6), (300, 300), 400 / 120)
 
 
-def slug(text: str) -> str:
+def slug(text: str, limit: int = 60) -> str:
+    """`Lycée Jean Jaurès (Paris)` -> `lycee-jean-jaures-paris`, at most `limit` characters."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-")
 
 
 def _siret(rng: random.Random) -> str:

@@ -256,3 +256,64 @@ def test_headers_are_matched_loosely(tmp_path, headers):
     out = tmp_path / "n.xlsx"
     assert run("repartir", liste, "--enveloppe", "500", "-o", out).exit_code == 0
     assert repartition(out)[0]["Dotation notifiée (€)"] == 500
+
+
+# ------------------------------------------------------------- regressions (review)
+
+
+def test_modele_depuis_reads_the_notification_without_false_anomalies(tmp_path):
+    liste = write_list(tmp_path / "liste.xlsx", [(uai(1), "A", 10), (uai(2), "B", 4)])
+    for envelope in ("3000", "250000"):  # short, and above the plafonds (footer rows differ)
+        out = tmp_path / f"n-{envelope}.xlsx"
+        assert run("repartir", liste, "--enveloppe", envelope, "-o", out).exit_code == 0
+        result = run("modele", "--depuis", out, tmp_path / f"m-{envelope}")
+        assert result.exit_code == 0, result.output
+        assert "VAL-" not in result.output and "Bloquant" not in result.output
+
+
+def test_repartir_refuses_an_ambiguous_envelope_and_its_own_input(tmp_path):
+    liste = write_list(tmp_path / "liste.xlsx", [(uai(1), "A", 4)])
+    result = run("repartir", liste, "--enveloppe", "250.000", "-o", tmp_path / "n.xlsx")
+    assert result.exit_code == 2 and "enveloppe ambiguë « 250.000 »" in result.output
+    assert (
+        run(
+            "repartir",
+            liste,
+            "--enveloppe",
+            "250 000",
+            "-o",
+            tmp_path / "n.xlsx",
+        ).exit_code
+        == 0
+    )
+    before = liste.read_bytes()
+    result = run("repartir", liste, "--enveloppe", "1000", "-o", liste)
+    assert result.exit_code == 2 and "est un fichier lu" in result.output
+    assert liste.read_bytes() == before
+    result = run("repartir", liste, "--enveloppe", "1000", "-o", tmp_path / "n.ods")
+    assert result.exit_code == 2
+
+
+def test_a_duplicate_is_reported_even_when_its_first_row_was_refused(tmp_path):
+    liste = write_list(tmp_path / "liste.xlsx", [(uai(1), "A", "x"), (uai(1), "A bis", 10)])
+    result = run("repartir", liste, "--enveloppe", "1000", "-o", tmp_path / "n.xlsx")
+    assert "VAL-ENTIER" in result.output and "REP-DOUBLON" in result.output
+    assert result.exit_code == 2  # nobody left to endow: nothing is written
+    assert "aucun établissement à doter" in result.output
+
+
+def test_a_list_without_headers_cannot_be_split(tmp_path):
+    liste = write_list(tmp_path / "liste.xlsx", [("x", "y", "z")], headers=("a", "b", "c"))
+    result = run("repartir", liste, "--enveloppe", "1000", "-o", tmp_path / "n.xlsx")
+    assert result.exit_code == 2
+    assert not (tmp_path / "n.xlsx").exists()
+
+
+def test_a_total_row_typed_under_the_list_is_not_an_establishment(tmp_path):
+    liste = write_list(
+        tmp_path / "liste.xlsx", [(uai(1), "A", 10), (uai(2), "B", 4), ("TOTAL", "", 14)]
+    )
+    out = tmp_path / "n.xlsx"
+    result = run("repartir", liste, "--enveloppe", "7000", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert [r["UAI"] for r in repartition(out)[:-1]] == [uai(1), uai(2)]

@@ -646,7 +646,7 @@ def test_val_entier(fill, write_fill, check):
         "VAL-ENTIER",
         "Établissement!B8",
         B,
-        "nombre entier illisible « 20,5 » ; saisissez un entier",
+        "« 20,5 » n'est pas un nombre entier ; saisissez un entier",
     )
 
 

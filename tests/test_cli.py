@@ -56,7 +56,7 @@ def test_missing_file_or_unwritable_copy_exits_2(tmp_path, write_fill, fill):
     assert "n'existe pas" in result.output
     result = run("verifier", path, "--annoter", path)
     assert result.exit_code == 2
-    assert "un autre fichier" in result.output
+    assert "est un fichier lu ; choisissez un autre nom" in result.output
 
 
 def test_json_lists_the_same_anomalies(write_fill, fill):

@@ -163,6 +163,23 @@ def test_two_campaigns_end_to_end(tmp_path, year_2024, check):
     assert synthese["Reports attendus, bilan N-1 (€)"] == pytest.approx(2 * 8_363.75)
     assert synthese["Date limite de reversement"].isoformat() == "2026-12-31"
     assert run("bilan", folder, "-o", out, "--precedent", year_2024, "--strict").exit_code == 1
+    # The annotated copies carry the anomalies found against last year's bilan.
+    copies = tmp_path / "a-corriger"
+    assert (
+        run(
+            "bilan",
+            folder,
+            "-o",
+            out,
+            "--precedent",
+            year_2024,
+            "--annoter",
+            copies,
+        ).exit_code
+        == 0
+    )
+    copy = next(copies.glob(f"{C}-*-annote.xlsx"))
+    assert "PRE-REPORT" in openpyxl.load_workbook(copy)["Établissement"]["B9"].comment.text
 
 
 def test_precedent_must_be_last_years_bilan(tmp_path, year_2024, write_fill):

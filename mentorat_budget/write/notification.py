@@ -46,8 +46,8 @@ NOTIFICATION = Sheet(
         ),
     ),
 )
-# Rows written below the table, skipped when the notification is read back.
-_FOOTER_LABELS = ("total", "enveloppe", "non reparti")
+# The first row written below the table: it and all that follows are not establishments.
+_FOOTER_LABELS = ("total",)
 
 
 def write_notification(target: Path, result: Repartition, rules: Rules) -> Path:
@@ -80,18 +80,22 @@ def write_notification(target: Path, result: Repartition, rules: Rules) -> Path:
                 fmt.euro_bold,
                 result.non_reparti,
             )
-            ws.write_string(
+            ws.merge_range(
                 below + 2,
                 0,
+                below + 2,
+                5,
                 "L'enveloppe dépasse la somme des plafonds "
                 f"({rules.forfait_cents // 100} € par élève prévu) : chaque "
                 "établissement reçoit son plafond.",
                 fmt.note,
             )
         else:
-            ws.write_string(
+            ws.merge_range(
                 below + 1,
                 0,
+                below + 1,
+                5,
                 "Répartition au prorata des plafonds, à l'euro près ; "
                 "les euros restants vont aux plus forts restes (à égalité, dans "
                 "l'ordre des UAI).",
@@ -134,8 +138,14 @@ def read_notification(path: Path, rules: Rules) -> tuple[list[dict], Anomalies]:
     for sheet in raw.sheets.values():
         found = find_header(sheet.rows, lookup)
         if found and {"uai", "dotation"} <= set(found[1].values()):
-            # Footer rows are blanked, not removed, so that row numbers stay the user's.
-            rows = [[""] * len(r) if _is_footer(r) else r for r in sheet.rows]
+            # The total row and what follows it are blanked (not removed, so that row
+            # numbers stay the user's).
+            end = next((r for r, row in enumerate(sheet.rows) if _is_footer(row)), None)
+            rows = (
+                sheet.rows
+                if end is None
+                else [*sheet.rows[:end], *([""] * len(row) for row in sheet.rows[end:])]
+            )
             table = type_table(
                 NOTIFICATION, RawSheet(sheet.name, rows), TypingContext(anomalies, rules)
             )
