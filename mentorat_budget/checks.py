@@ -94,9 +94,10 @@ def check_etablissement(lot: Lot, mentored: pd.Series) -> None:
     expected = etab["uai"].str.slice(0, 3).map(ACADEMIE_PAR_PREFIXE)
     counts = {
         "ETA-DOTATION-PREVUS": etab["eleves_prevus"],
+        # 0 for a workbook whose Élèves sheet is empty (skipped below if there is none).
         "ETA-DOTATION-MENTORES": mentored.groupby(lot.tables["eleves"]["id"])
         .sum()
-        .reindex(etab.index),
+        .reindex(etab.index, fill_value=0),
     }
     for i, row in zip(etab.index, etab.itertuples(index=False), strict=True):
         parsed = lot.parsed[i]

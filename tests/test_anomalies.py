@@ -1352,3 +1352,13 @@ def test_bud_ecart_not_computed_on_a_negative_budget(fill, write_fill, check):
         B,
         "« Montant prévu (€) » ne peut pas être négatif (-500,00 €)",
     )
+
+
+def test_dotation_with_an_empty_eleves_sheet_is_above_the_mentored_plafond(fill, write_fill, check):
+    """A pre-filled template returned with no student yet: 0 mentored, the dotation is above
+    500 € × 0 (information)."""
+    fill.lignes["eleves"] = []
+    fill.lignes["rencontres"] = []
+    found = [a for a in check(write_fill(fill)).anomalies if a.code == "ETA-DOTATION-MENTORES"]
+    assert [(a.lieu, a.gravite) for a in found] == [("Établissement!B7", INFO)]
+    assert "× 0 élèves mentorés (0,00 €)" in found[0].message
