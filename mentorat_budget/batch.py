@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -21,11 +20,10 @@ import pandas as pd
 from . import eligibility, figures
 from .anomalies import Anomalies, Anomaly, Gravite
 from .lot import Lot
-from .read import SUFFIXES
+from .read import SUFFIXES, our_output
 from .rules import Rules, campagnes_connues, for_campagne
 from .validate import Parsed
 from .verify import DOUBLON, ILLISIBLE, check_lot, parse, statut
-from .write.xlsx import ANNOTATED_PROPERTY, OUTPUT_PROPERTY
 
 IDENTITY_KEYS = (
     "uai",
@@ -77,19 +75,6 @@ class Resultat:
 # ------------------------------------------------------------------- discovery
 
 
-def is_our_output(path: Path) -> bool:
-    """A workbook this tool wrote: a bilan, fiche or notification, or an annotated copy."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo("docProps/custom.xml")
-            if info.file_size > 1_000_000:
-                return False
-            custom = archive.read(info)
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError, RuntimeError):
-        return False
-    return OUTPUT_PROPERTY.encode() in custom or ANNOTATED_PROPERTY.encode() in custom
-
-
 def discover(folders: Iterable[Path], exclude: Iterable[Path] = ()) -> list[tuple[Path, str]]:
     """Every spreadsheet under the folders, recursively, in path order.
 
@@ -126,7 +111,7 @@ def parse_one(path: Path, fichier: str, rules: Rules | None) -> Parsed | None:
 
     Never raises on bad input: an unexpected error becomes an anomaly of the file.
     """
-    if is_our_output(path):
+    if our_output(path):  # a bilan, fiche, notification or annotated copy left in a folder
         return None
     try:
         parsed = parse(path, rules, fichier)
@@ -270,15 +255,11 @@ def annotated_name(fichier: str) -> str:
 
 def _annotate_task(args: tuple) -> Path | None:
     """An annotated copy (in a worker); the copy is a courtesy: the bilan goes on."""
-    from .read import read_workbook
     from .write.annotate import annotate
 
-    path, fichier, anomalies, target = args
+    path, _fichier, anomalies, target = args
     try:
-        raw = None
-        if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
-            raw = read_workbook(Path(path), Anomalies(fichier))
-        annotate(path, target, anomalies, raw)
+        annotate(path, target, anomalies, None)
     except Exception:
         return None
     return target

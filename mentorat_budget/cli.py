@@ -208,8 +208,11 @@ def _annotate(fichier: Path, annoter: Path, classeur, quiet: bool) -> None:
         annotate(fichier, annoter, classeur.anomalies, classeur.raw)
     except OSError as e:
         fail(f"impossible d'écrire la copie annotée {annoter} : {e.strerror or e}")
-    except Exception as e:  # openpyxl refuses some files calamine reads
-        fail(f"copie annotée impossible pour ce classeur ({type(e).__name__} : {e})")
+    except Exception:  # openpyxl refuses some files calamine reads
+        fail(
+            "copie annotée impossible pour ce classeur : ouvrez-le et enregistrez-le au "
+            "format .xlsx, puis relancez la vérification"
+        )
     if not quiet:
         click.echo(f"\nCopie annotée écrite : {annoter}")
 
@@ -403,9 +406,16 @@ def _run_with_progress(files, rules, jobs, annoter, before_copies=None):
 def _write_fiches(folder: Path, results, rules) -> None:
     from .write.fiche import fiche_name, write_fiche
 
+    used: set[str] = set()
     for result in results:
-        if result.figures is not None and result.statut != "Doublon":  # one per establishment
-            write_fiche(folder / fiche_name(result), result, rules)
+        if result.figures is None or result.statut == "Doublon":  # one per establishment
+            continue
+        name, n = fiche_name(result), 1
+        while name in used:  # two workbooks without a valid UAI and with the same name
+            n += 1
+            name = fiche_name(result).removesuffix(".xlsx") + f"-{n}.xlsx"
+        used.add(name)
+        write_fiche(folder / name, result, rules)
 
 
 def _plural(words: str, n: int) -> str:

@@ -63,6 +63,11 @@ class RawWorkbook:
     sheets: dict[str, RawSheet] = field(default_factory=dict)  # schema key -> sheet
 
 
+def _count(n: int) -> str:
+    """1048576 -> `1 048 576` (narrow no-break spaces)."""
+    return f"{n:_}".replace("_", "\u202f")
+
+
 def _human(size: int) -> str:
     return f"{size / MiB:.0f} Mo" if size >= MiB else f"{size / 1024:.0f} Ko"
 
@@ -158,27 +163,28 @@ _ODS_CONTENT_RE = re.compile(rb"office:value-type|<text:p\b")
 
 
 def _ods_too_big(content: bytes, anomalies: Anomalies) -> set[str]:
-    """Sheets of an .ods whose repeated rows would expand beyond the row limit.
+    """Sheets of an .ods with more rows than the limit, counted before parsing.
 
-    LibreOffice stores a million empty rows as one repeated row, which costs nothing;
-    a repeated row that holds a value is expanded by the reader, so it counts."""
+    Every row element counts once; LibreOffice stores a million empty rows as one
+    repeated row, which costs nothing, but a repeated row that holds a value is expanded
+    by the reader, so it counts as many times as it is repeated."""
     too_big: set[str] = set()
     tables = [(m.start(), _unescape(m[1])) for m in _ODS_TABLE_RE.finditer(content)]
     for i, (start, name) in enumerate(tables):
         end = tables[i + 1][0] if i + 1 < len(tables) else len(content)
-        rows = 0
+        rows = content.count(b"<table:table-row", start, end)
         for m in _ODS_REPEAT_RE.finditer(content, start, end):
             row_end = content.find(b"</table:table-row>", m.end(), end)
             if _ODS_CONTENT_RE.search(content, m.end(), row_end if row_end > 0 else end):
-                rows += int(m[1])
+                rows += int(m[1]) - 1
         if rows > MAX_ROWS:
             too_big.add(name)
             anomalies.add(
                 "FIC-LIGNES",
                 name,
                 "",
-                detail=f"{rows} lignes répétées",
-                limite=f"{MAX_ROWS:_}".replace("_", "\u202f"),
+                detail=f"{_count(rows)} lignes",
+                limite=_count(MAX_ROWS),
             )
     return too_big
 
@@ -223,13 +229,10 @@ def _check_zip(
     except ZIP_ERRORS:
         anomalies.add("FIC-CORROMPU", detail="archive zip endommagée ou tronquée")
         return None
-    total = sum(i.file_size for i in infos)
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
-        if (
-            info.file_size > MAX_MEMBER_BYTES
-            or total > MAX_TOTAL_BYTES
-            or (info.file_size > RATIO_FLOOR and ratio > MAX_RATIO)
+        if info.file_size > MAX_MEMBER_BYTES or (
+            info.file_size > RATIO_FLOOR and ratio > MAX_RATIO
         ):
             anomalies.add(
                 "FIC-COMPRESSION",
@@ -237,6 +240,12 @@ def _check_zip(
                 f"rapport {ratio:.0f}",
             )
             return None
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL_BYTES:
+        anomalies.add(
+            "FIC-COMPRESSION", detail=f"l'archive entière : {_human(total)} une fois décompressée"
+        )
+        return None
     names = {i.filename for i in infos}
     if "mimetype" in names and "content.xml" in names:
         try:
@@ -262,8 +271,8 @@ def _check_zip(
                     "FIC-LIGNES",
                     name,
                     "",
-                    detail=f"{rows} lignes × {cols} colonnes",
-                    limite=f"{MAX_ROWS:_}".replace("_", "\u202f"),
+                    detail=f"{_count(rows)} lignes × {_count(cols)} colonnes",
+                    limite=_count(MAX_ROWS),
                 )
     except ZIP_ERRORS:
         anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
@@ -310,7 +319,7 @@ def schema_key(name: str) -> str | None:
 
 def read_workbook(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
     """Read the sheets the schema knows; None when the file cannot be read at all."""
-    return _read(Path(path), anomalies, schema_key)
+    return _read(Path(path), anomalies, schema_key, establishment=True)
 
 
 def read_any(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
@@ -318,7 +327,12 @@ def read_any(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
     return _read(Path(path), anomalies, lambda name: name)
 
 
-def _read(path: Path, anomalies: Anomalies, key_of: Callable[[str], str | None]):
+def _read(
+    path: Path,
+    anomalies: Anomalies,
+    key_of: Callable[[str], str | None],
+    establishment: bool = False,
+):
     import python_calamine
 
     try:
@@ -340,6 +354,8 @@ def _read(path: Path, anomalies: Anomalies, key_of: Callable[[str], str | None])
         if checked is None:
             return None
         fmt, too_big, special = checked.format, checked.too_big, checked.special
+        if fmt == "ods" and too_big:  # calamine parses every sheet of an .ods at once
+            return None
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(book.sheet_names)
@@ -348,6 +364,13 @@ def _read(path: Path, anomalies: Anomalies, key_of: Callable[[str], str | None])
         return None
     except Exception as e:  # calamine raises several unrelated types on broken files
         anomalies.add("FIC-CORROMPU", detail=_reason(e))
+        return None
+    if establishment and our_output(data) == "sortie":
+        anomalies.add(
+            "FIC-FORMAT",
+            detail="bilan, fiche ou notification écrit par "
+            "mentorat-budget, pas un classeur d'établissement",
+        )
         return None
     raw = RawWorkbook(path, fmt, hashlib.sha256(data).hexdigest(), names)
     for name in names:
@@ -365,13 +388,39 @@ def _read(path: Path, anomalies: Anomalies, key_of: Callable[[str], str | None])
             anomalies.add("FIC-CORROMPU", name, detail=_reason(e))
             return None
         if len(rows) > MAX_ROWS:  # .ods and .xls are bounded here, after the size checks
-            limite = f"{MAX_ROWS:_}".replace("_", "\u202f")
-            anomalies.add("FIC-LIGNES", name, "", detail=f"{len(rows)} lignes", limite=limite)
+            limite = _count(MAX_ROWS)
+            anomalies.add(
+                "FIC-LIGNES", name, "", detail=f"{_count(len(rows))} lignes", limite=limite
+            )
             rows = []
         raw.sheets[key] = RawSheet(name, rows, merged, special.get(name, {}))
     return raw
 
 
 def _reason(error: Exception) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 120 else text[:117] + "…"
+    """What went wrong, in French (the libraries' own messages are English)."""
+    import python_calamine
+
+    if isinstance(error, python_calamine.XmlError):
+        return "XML illisible"
+    if isinstance(error, python_calamine.ZipError):
+        return "archive zip endommagée"
+    return "contenu endommagé ou format non reconnu"
+
+
+def our_output(source: Path | bytes) -> str:
+    """What this tool wrote, by its document property: "sortie" (a bilan, fiche or
+    notification), "copie" (an annotated copy), or "" for any other file. Reads only the
+    zip's directory and its small custom-properties part."""
+    from .write.xlsx import ANNOTATED_PROPERTY, OUTPUT_PROPERTY
+
+    try:
+        opened = io.BytesIO(source) if isinstance(source, bytes) else source
+        with zipfile.ZipFile(opened) as archive:
+            info = archive.getinfo("docProps/custom.xml")
+            custom = archive.read(info) if info.file_size < 1_000_000 else b""
+    except ZIP_ERRORS:
+        return ""
+    if OUTPUT_PROPERTY.encode() in custom:
+        return "sortie"
+    return "copie" if ANNOTATED_PROPERTY.encode() in custom else ""

@@ -430,7 +430,11 @@ def type_etablissement(raw: RawSheet, ctx: TypingContext, classeur: Parsed) -> N
         cell = f"{letter}{ligne}"
         classeur.etablissement_cells[column.key] = cell
         typed, missing = _column_values(column, [cell_value], [ligne], letter, raw.name, ctx)
-        if missing[0] and column.required and column.missing_code:
+        if missing[0] and cell in raw.special:  # a formula never calculated, or an error
+            code, shown = raw.special[cell]
+            ctx.anomalies.add(code, raw.name, cell, shown, colonne=column.header)
+            typed[0] = None  # not the default: the value exists but could not be read
+        elif missing[0] and column.required and column.missing_code:
             ctx.anomalies.add(
                 column.missing_code, raw.name, cell, colonne=column.header, aide=_aide(column)
             )

@@ -352,7 +352,7 @@ def test_fic_lignes_stray_cell_far_below(fill, write_fill, tmp_path, check):
         "FIC-LIGNES",
         "Dépenses",
         B,
-        "feuille trop grande (1000000 lignes",
+        "feuille trop grande (1\u202f000\u202f000 lignes",
         "la limite est de 50\u202f000 lignes : supprimez les lignes vides ou inutiles",
     )
     assert anomaly.cellule == ""

@@ -476,3 +476,87 @@ NUMBER_CHARS = " \u00a0\u202f€EURuros-+(),.'0123456789"
 def test_number_like_junk_reads_or_refuses(parser, well_typed, cell):
     # Text made only of the characters the number parsers look at.
     reads_or_refuses(parser, well_typed, cell)
+
+
+# ------------------------------------------------ round trips and the other cell types
+# (the hostile-input suite: what a gestionnaire types reads back to the same value)
+
+MOIS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+        "octobre", "novembre", "décembre"]  # fmt: skip
+DATE_FORMATS = [
+    lambda d: f"{d:%d/%m/%Y}",
+    lambda d: d.isoformat(),
+    lambda d: f"{d:%d.%m.%Y}",
+    lambda d: f"{d:%d-%m-%Y}",
+    lambda d: f"{d.day}{'er' if d.day == 1 else ''} {MOIS[d.month - 1]} {d.year}",
+    lambda d: f"{d.day}/{d.month}/{d:%y}",
+]
+
+
+@pytest.mark.parametrize(("parser", "well_typed"), PARSERS)
+@given(cell=st.one_of(st.times(), st.timedeltas()))
+def test_parser_reads_or_refuses_times_and_durations(parser, well_typed, cell):
+    # calamine gives time and timedelta values for cells formatted as times or durations.
+    reads_or_refuses(parser, well_typed, cell)
+
+
+@given(
+    st.integers(min_value=-(10**13), max_value=10**13),
+    st.sampled_from(" \u00a0\u202f\u2009\u2007\u2008\u200a"),
+    st.sampled_from(["fr", "en", "plain"]),
+    st.sampled_from(["", " €", "€", " EUR", " euros"]),
+)
+def test_money_text_round_trip_with_every_grouping(cents, space, style, unit):
+    euros, rest = divmod(abs(cents), 100)
+    grouped = f"{euros:,}"
+    text = {
+        "fr": grouped.replace(",", space) + f",{rest:02d}",
+        "en": grouped + f".{rest:02d}",
+        "plain": f"{euros}.{rest:02d}",
+    }[style]
+    assert parse_money(("-" if cents < 0 else "") + text + unit) == cents
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)),
+       st.sampled_from(DATE_FORMATS))  # fmt: skip
+def test_date_text_round_trip(day, fmt):
+    assert parse_date(fmt(day)) == day
+
+
+@given(st.sampled_from(["oui", "o", "x", "non", "n"]), st.data())
+def test_bool_in_any_case_and_spacing(word, data):
+    cased = "".join(data.draw(st.sampled_from([c.lower(), c.upper()])) for c in word)
+    pad = data.draw(st.sampled_from(["", " ", "\u00a0", "\t"]))
+    assert parse_bool(pad + cased + pad) is (word not in ("non", "n"))
+
+
+@given(st.integers(min_value=0, max_value=9_999_999), st.sampled_from("ABCDEFGHJKLMNPRSTUVWXYZ"))
+def test_uai_key_letter_decides(number, letter):
+    digits = f"{number:07d}"
+    key = "ABCDEFGHJKLMNPRSTUVWXYZ"[number % 23]
+    if letter == key:
+        assert parse_uai(digits + letter.lower()) == digits + key
+    else:
+        error = refused(parse_uai, digits + letter)
+        assert error.code == "VAL-UAI" and f"est {key}" in error.detail
+
+
+def _luhn_digit(digits: str) -> str:
+    total = sum(
+        sum(divmod(int(d) * (2 if i % 2 == 0 else 1), 10)) for i, d in enumerate(reversed(digits))
+    )
+    return str(-total % 10)
+
+
+@given(st.integers(min_value=0, max_value=10**8 - 1), st.integers(min_value=0, max_value=9999),
+       st.integers(min_value=1, max_value=9))  # fmt: skip
+def test_siret_check_digits_decide(siren, nic, shift):
+    """A SIRET is a Luhn-valid SIREN (9 digits) and a NIC, Luhn-valid on all 14 digits."""
+    siren = f"{siren:08d}" + _luhn_digit(f"{siren:08d}")
+    if siren == "356000000":  # La Poste's SIRETs follow another rule
+        return
+    digits = siren + f"{nic:04d}"
+    good = digits + _luhn_digit(digits)
+    assert parse_siret(f"{good[:3]} {good[3:6]} {good[6:9]} {good[9:]}") == good
+    bad = digits + str((int(good[-1]) + shift) % 10)
+    assert refused(parse_siret, bad).code == "VAL-SIRET"

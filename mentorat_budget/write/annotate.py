@@ -9,13 +9,14 @@ a link to its cell. The input file is never opened for writing.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..anomalies import CODES_FICHIER_ILLISIBLE, Anomaly, Gravite
-from ..read import RawWorkbook
+from ..anomalies import CODES_FICHIER_ILLISIBLE, Anomalies, Anomaly, Gravite
+from ..read import RawWorkbook, read_workbook
 from ..report import cell_key, sorted_anomalies
 from .xlsx import ANNOTATED_PROPERTY, OPTIONS
 
@@ -68,7 +69,10 @@ def _with_openpyxl(source: Path, target: Path, anomalies: Sequence[Anomaly]) -> 
     from openpyxl.packaging.custom import StringProperty
     from openpyxl.styles import Font, PatternFill
 
-    wb = openpyxl.load_workbook(source, keep_vba=target.suffix.lower() == ".xlsm", rich_text=False)
+    # From bytes: openpyxl refuses a path whose extension is not .xlsx (a renamed file).
+    wb = openpyxl.load_workbook(
+        io.BytesIO(source.read_bytes()), keep_vba=target.suffix.lower() == ".xlsm", rich_text=False
+    )
     for (feuille, cellule), items in _comments(anomalies).items():
         if feuille not in wb.sheetnames:
             continue
@@ -192,14 +196,23 @@ def annotate(
 ) -> None:
     """Write the annotated copy of `source` to `target` (never `source` itself).
 
-    `raw` (the sheets as read) is needed only for the formats openpyxl cannot edit.
+    An .xlsx or .xlsm is copied with openpyxl, unless a sheet was refused as too large
+    (openpyxl would load it whole): that copy, and those of other formats, are rebuilt
+    from the values read (`raw`, read here when not given).
     """
     source, target = Path(source), Path(target)
     if target.exists() and target.resolve() == source.resolve():
         raise ValueError("la copie annotée doit être un autre fichier que le classeur lu")
-    readable = not any(a.code in CODES_FICHIER_ILLISIBLE for a in anomalies)
-    fmt = raw.format if raw is not None else source.suffix.lower().lstrip(".")
-    if readable and fmt in ("xlsx", "xlsm"):
+    codes = {a.code for a in anomalies}
+    readable = not codes & CODES_FICHIER_ILLISIBLE
+    if readable and raw is None:
+        raw = read_workbook(source, Anomalies(str(source)))
+    if (
+        readable
+        and raw is not None
+        and raw.format in ("xlsx", "xlsm")
+        and ("FIC-LIGNES" not in codes)
+    ):
         _with_openpyxl(source, target, anomalies)
     else:
         _rebuilt(raw or RawWorkbook(source, "illisible", "", []), target, anomalies)
