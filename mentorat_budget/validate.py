@@ -374,7 +374,7 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
                         raw.name,
                         f"{letter}{ligne}",
                         colonne=column.header,
-                        aide=_aide(column),
+                        aide=column.help,
                     )
         data[column.key] = pack(column, typed)
         if matched(column):
@@ -382,10 +382,6 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
     data[ROW] = np.array(lignes, np.int64)
     table.columns = data
     return table
-
-
-def _aide(column: Column) -> str:
-    return column.help
 
 
 # ------------------------------------------------------------- key/value sheet
@@ -436,7 +432,7 @@ def type_etablissement(raw: RawSheet, ctx: TypingContext, classeur: Parsed) -> N
             typed[0] = None  # not the default: the value exists but could not be read
         elif missing[0] and column.required and column.missing_code:
             ctx.anomalies.add(
-                column.missing_code, raw.name, cell, colonne=column.header, aide=_aide(column)
+                column.missing_code, raw.name, cell, colonne=column.header, aide=column.help
             )
         classeur.etablissement[column.key] = typed[0]
 

@@ -323,8 +323,3 @@ def parse_text(value: object) -> str:
     if value.__class__ is str:
         return value.strip()  # type: ignore[union-attr]
     return as_text(value)
-
-
-def split_codes(text: str) -> list[str]:
-    """`E01, E02; E03` -> `["E01", "E02", "E03"]`."""
-    return [c.strip() for c in re.split(r"[,;]", text) if c.strip()]
