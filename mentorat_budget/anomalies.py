@@ -105,6 +105,11 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "« {valeur} » n'est pas un nombre entier ; saisissez un entier, par exemple 12",
     ),
     "VAL-NOMBRE": (B, "nombre illisible « {valeur} » ; saisissez un nombre, par exemple 12,5"),
+    "VAL-DEMESURE": (
+        B,
+        "« {colonne} » : « {valeur} » est hors de toute mesure (10 millions ou plus) ; "
+        "vérifiez la saisie",
+    ),
     "VAL-ANNEE": (B, "année illisible « {valeur} » ; saisissez une année, par exemple 2024"),
     "VAL-LISTE": (B, "valeur « {valeur} » hors liste ; choisissez parmi : {choix}"),
     "VAL-NEGATIF": (B, "« {colonne} » ne peut pas être négatif ({valeur}) ; corrigez le signe"),

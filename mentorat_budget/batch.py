@@ -80,7 +80,7 @@ def discover(folders: Iterable[Path], exclude: Iterable[Path] = ()) -> list[tupl
 
     Lock files (`~$x.xlsx`, `.~lock.x.ods#`), hidden files and the excluded paths (the
     outputs of this run) are skipped. Returns (path, name shown to the user): the path
-    relative to its folder, prefixed by the folder's name when there are several.
+    relative to its folder, prefixed by the folder as given when there are several.
     """
     folders = [Path(f) for f in folders]
     excluded = {Path(p).resolve() for p in exclude}
@@ -97,8 +97,8 @@ def discover(folders: Iterable[Path], exclude: Iterable[Path] = ()) -> list[tupl
                 shown = path.as_posix()
             else:
                 shown = path.relative_to(folder).as_posix()
-                if len(folders) > 1:
-                    shown = f"{folder.name}/{shown}"
+                if len(folders) > 1:  # the folder as the user gave it: x/lot and y/lot differ
+                    shown = f"{folder.as_posix().rstrip('/')}/{shown}"
             found.setdefault(resolved, shown)
     return sorted(found.items(), key=lambda item: item[1])
 
@@ -245,6 +245,19 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def distinct_names(names: list[str]) -> list[str]:
+    """File names made distinct by a suffix: a.xlsx, a.xlsx -> a.xlsx, a-2.xlsx."""
+    out: list[str] = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate in out:
+            n += 1
+            stem, dot, suffix = name.rpartition(".")
+            candidate = f"{stem}-{n}.{suffix}" if dot else f"{name}-{n}"
+        out.append(candidate)
+    return out
+
+
 def annotated_name(fichier: str) -> str:
     """`sous/x.xlsx` -> `sous__x-annote.xlsx`; `x.ods` -> `x-ods-annote.xlsx` (no clash)."""
     path = Path(fichier)
@@ -267,8 +280,11 @@ def _annotate_task(args: tuple) -> Path | None:
 
 def _annotate_all(results: list[Resultat], folder: Path, jobs: int) -> None:
     todo = [r for r in results if r.anomalies]
+    # `sous/x.xlsx` and `sous__x.xlsx` would share a name
+    names = distinct_names([annotated_name(r.fichier) for r in todo])
     tasks = [
-        (r.path, r.fichier, r.anomalies, Path(folder) / annotated_name(r.fichier)) for r in todo
+        (r.path, r.fichier, r.anomalies, Path(folder) / name)
+        for r, name in zip(todo, names, strict=True)
     ]
     for result, copy in zip(todo, _run_tasks(_annotate_task, tasks, jobs), strict=True):
         result.annote = copy
@@ -312,13 +328,34 @@ def run_batch(
         )
         for i, p in zip(again, redo, strict=True):
             kept[i] = p
-    results = results_of(check_lot(kept, rules))
+    results = _checked(kept, rules)
     mark_duplicates(results)
     if before_copies is not None:
         before_copies(results, rules)
     if annoter is not None:
         _annotate_all(results, annoter, jobs)
     return results, rules
+
+
+def _checked(parsed: list[Parsed], rules: Rules) -> list[Resultat]:
+    """The lot checked at once; if that fails, workbook by workbook, so that one
+    workbook that trips a bug is reported on its own and never stops the batch."""
+    try:
+        return results_of(check_lot(parsed, rules))
+    except Exception:
+        results = []
+        for p in parsed:
+            try:
+                results += results_of(check_lot([p], rules))
+            except Exception as error:
+                failed = Resultat(p.path, p.fichier, sha256=p.sha256)
+                anomalies = Anomalies(p.fichier)
+                anomalies.add(
+                    "FIC-CORROMPU", detail=f"erreur interne {type(error).__name__} : {error}"
+                )
+                failed.anomalies = list(anomalies)
+                results.append(failed)
+        return results
 
 
 def mark_duplicates(results: list[Resultat]) -> list[Resultat]:

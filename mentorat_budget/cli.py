@@ -404,17 +404,12 @@ def _run_with_progress(files, rules, jobs, annoter, before_copies=None):
 
 
 def _write_fiches(folder: Path, results, rules) -> None:
+    from .batch import distinct_names
     from .write.fiche import fiche_name, write_fiche
 
-    used: set[str] = set()
-    for result in results:
-        if result.figures is None or result.statut == "Doublon":  # one per establishment
-            continue
-        name, n = fiche_name(result), 1
-        while name in used:  # two workbooks without a valid UAI and with the same name
-            n += 1
-            name = fiche_name(result).removesuffix(".xlsx") + f"-{n}.xlsx"
-        used.add(name)
+    kept = [r for r in results if r.figures is not None and r.statut != "Doublon"]
+    # Two workbooks without a valid UAI and with the same name would share a name.
+    for result, name in zip(kept, distinct_names([fiche_name(r) for r in kept]), strict=True):
         write_fiche(folder / name, result, rules)
 
 

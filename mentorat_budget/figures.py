@@ -44,6 +44,7 @@ class Figures:
     report: int = 0
     disponibles: int = 0
     lignes: int = 0
+    lignes_eligibles: int = 0  # lines with no ineligible part
     lus: int = 0  # Σ amounts read
     eligibles: int = 0
     reversements: int = 0  # eligible part of payments to partners
@@ -147,6 +148,7 @@ def compute(lot: Lot, result: Eligibilite) -> list[Figures | None]:
         "boursiers": _count(eleves, mentored & eleves["boursier"].fillna(False), n),
         "qpv": _count(eleves, mentored & eleves["qpv"].fillna(False), n),
         "lignes": _per_id(lines["id"].value_counts(), n),
+        "lignes_eligibles": _count(lines, (lines["motif"] == "") & (lines["motif2"] == ""), n),
         "lus": _per_id(lines.groupby("id")["compte"].sum(), n),
         "eligibles": _per_id(lines.groupby("id")["eligible"].sum(), n),
         "ineligibles": _per_id(lines.groupby("id")["ineligible"].sum(), n),
@@ -232,6 +234,7 @@ def total(items: list[Figures]) -> Figures:
             "report",
             "disponibles",
             "lignes",
+            "lignes_eligibles",
             "lus",
             "eligibles",
             "reversements",

@@ -27,7 +27,7 @@ MAX_TOTAL_BYTES = 400 * MiB  # declared uncompressed size of all members
 MAX_RATIO = 150  # uncompressed / compressed, for members above RATIO_FLOOR
 RATIO_FLOOR = 4 * MiB
 MAX_ROWS = 50_000  # rows of one sheet
-MAX_CELLS = 4_000_000  # rows × columns of one sheet, as calamine allocates them
+MAX_CELLS = 1_500_000  # rows × columns of one sheet, as calamine allocates them (> 50 000 × Z)
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -148,13 +148,16 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
 
 
 def _sheet_extent_general(xml: bytes) -> tuple[int, int]:
-    rows = [int(r) for r in _ROW_RE.findall(xml)]
-    n_row_tags = len(_ROW_TAG_RE.findall(xml))
-    refs = _CELL_REF_RE.findall(xml)
-    cols = max(map(_col_number, {letters for letters, _ in refs}), default=0)
-    cell_rows = max((int(r) for _, r in refs), default=0)
-    unplaced = len(_CELL_TAG_RE.findall(xml)) - len(refs)
-    return max(max(rows, default=0), cell_rows, n_row_tags), cols + max(unplaced, 0)
+    """Reference by reference, keeping only the maxima (memory stays flat)."""
+    rows = max((int(m[1]) for m in _ROW_RE.finditer(xml)), default=0)
+    n_rows = sum(1 for _ in _ROW_TAG_RE.finditer(xml))
+    cols = cell_rows = refs = 0
+    for m in _CELL_REF_RE.finditer(xml):
+        refs += 1
+        cols = max(cols, _col_number(m[1]))
+        cell_rows = max(cell_rows, int(m[2]))
+    unplaced = sum(1 for _ in _CELL_TAG_RE.finditer(xml)) - refs
+    return max(rows, cell_rows, n_rows), cols + max(unplaced, 0)
 
 
 _ODS_TABLE_RE = re.compile(rb'<table:table\s[^>]*?table:name="([^"]*)"')

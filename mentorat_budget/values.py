@@ -157,6 +157,9 @@ def parse_money(value: object) -> int:
     raise Illisible("VAL-MONTANT")
 
 
+MAX_NUMBER = 10**7  # km, hours, students, horsepower: beyond, a typing accident
+
+
 def parse_number(value: object) -> float:
     if isinstance(value, bool):
         raise Illisible("VAL-NOMBRE")
@@ -168,14 +171,16 @@ def parse_number(value: object) -> float:
         raise Illisible("VAL-NOMBRE")
     if not math.isfinite(number):
         raise Illisible("VAL-NOMBRE")
+    if abs(number) >= MAX_NUMBER:
+        raise Illisible("VAL-DEMESURE")
     return number
 
 
 def parse_int(value: object) -> int:
     try:
         number = parse_number(value)
-    except Illisible:
-        raise Illisible("VAL-ENTIER") from None
+    except Illisible as err:
+        raise Illisible("VAL-DEMESURE" if err.code == "VAL-DEMESURE" else "VAL-ENTIER") from None
     if not number.is_integer():
         raise Illisible("VAL-ENTIER")
     return int(number)

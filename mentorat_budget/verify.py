@@ -111,7 +111,17 @@ def check_workbook(
     rules: Rules | None = None,
     fichier: str | None = None,
 ) -> tuple[Classeur, Rules]:
-    """Read and check one workbook (see `parse` for the choice of rules)."""
-    parsed = parse(path, rules, fichier)
-    applied = rules or rules_mod.for_campagne(parsed.campagne or rules_mod.latest().campagne)
-    return Classeur(check_lot([parsed], applied)), applied
+    """Read and check one workbook (see `parse` for the choice of rules). Never raises on
+    bad input: an unexpected error is reported on the file, as the batch does."""
+    try:
+        parsed = parse(path, rules, fichier)
+        applied = rules or rules_mod.for_campagne(parsed.campagne or rules_mod.latest().campagne)
+        return Classeur(check_lot([parsed], applied)), applied
+    except Exception as error:
+        fichier = fichier or str(path)
+        failed = Parsed(Path(path), fichier, Anomalies(fichier))
+        failed.anomalies.add(
+            "FIC-CORROMPU", detail=f"erreur interne {type(error).__name__} : {error}"
+        )
+        applied = rules or rules_mod.latest()
+        return Classeur(check_lot([failed], applied)), applied

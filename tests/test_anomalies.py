@@ -753,6 +753,31 @@ def test_val_minimum(fill, write_fill, check):
     )
 
 
+@covers("VAL-DEMESURE")
+@pytest.mark.parametrize(
+    ("sheet", "index", "key", "value", "lieu"),
+    [
+        ("mentors", 0, "heures", 1e30, "Mentors!J3"),
+        ("rencontres", 0, "duree", 1e308, "Rencontres!G3"),
+        ("depenses", 1, "km", 1e17, "Dépenses!K4"),
+        ("depenses", 1, "cv", 1e20, "Dépenses!L4"),
+    ],
+)
+def test_val_demesure_absurd_numbers(fill, write_fill, check, sheet, index, key, value, lieu):
+    """Absurd numbers (a typing accident) are refused on their cell, not computed with."""
+    change(fill, sheet, index, **{key: value})
+    classeur = check(write_fill(fill))
+    found = [a for a in classeur.anomalies if a.code == "VAL-DEMESURE"]
+    assert [(a.lieu, a.gravite) for a in found] == [(lieu, B)], listing(classeur.anomalies)
+    assert "est hors de toute mesure (10 millions ou plus)" in found[0].message
+
+
+def test_val_demesure_planned_students(fill, write_fill, check):
+    change(fill, "etablissement", eleves_prevus=1e20)
+    found = [a for a in check(write_fill(fill)).anomalies if a.code == "VAL-DEMESURE"]
+    assert [(a.lieu, a.gravite) for a in found] == [("Établissement!B8", B)]
+
+
 @covers("VAL-FORMULE")
 def test_val_formule_a_formula_never_calculated(fill, write_fill, tmp_path, check):
     """openpyxl writes formulas without their value: calamine reads them as empty."""

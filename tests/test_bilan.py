@@ -86,9 +86,10 @@ def test_bilan_of_the_samples_has_the_nine_sheets_and_reconciles(folder, tmp_pat
     assert s["Date limite de reversement"].isoformat() == "2025-12-31"
     controles = {r[0]: r[1] for r in sheet_rows(out, "Contrôles") if r and r[0]}
     assert controles["Résultat"] == "Conforme"
-    assert controles["Écart : lus − éligibles − inéligibles (€)"] == 0
+    assert controles["Écart : lus − éligibles − inéligibles listées (€)"] == 0
     assert controles["Montants lus (€)"] == pytest.approx(
-        controles["Dépenses éligibles (€)"] + controles["Dépenses inéligibles (€)"]
+        controles["Dépenses éligibles (€)"]
+        + controles["Parts inéligibles listées, une par motif (€)"]
     )
     rejets = table(out, "Dépenses inéligibles")
     assert rejets[-1]["Part inéligible (€)"] == pytest.approx(s["Dépenses inéligibles (€)"])
@@ -479,3 +480,80 @@ def test_a_cell_placed_far_below_its_row_is_measured_by_its_own_reference(
             zout.writestr(info, data)
     found = [(a.code, a.feuille) for a in check(target).anomalies if a.code == "FIC-LIGNES"]
     assert found == [("FIC-LIGNES", "Dépenses")]
+
+
+def test_each_workbook_counts_the_same_alone_or_in_a_lot(tmp_path):
+    """The lot is checked at once: every workbook's figures, rejected parts and anomalies
+    must be what it gets alone (codes P01, M01… repeat across workbooks)."""
+    from mentorat_budget.batch import discover, run_batch
+    from mentorat_budget.examples import write_examples
+    from mentorat_budget.rules import for_campagne
+
+    rules = for_campagne(2024)
+    folder = tmp_path / "lot"
+    folder.mkdir()
+    write_examples(folder, 4, 31, rules)
+    (folder / "casse.xlsx").write_bytes(b"PK\x03\x04")  # an unreadable one in the middle
+    together, _ = run_batch(discover([folder]), rules, jobs=1)
+    for result in together:
+        alone, _ = run_batch([(result.path, result.fichier)], rules, jobs=1)
+        (one,) = alone
+        assert one.figures == result.figures, result.fichier
+        assert one.rejets == result.rejets, result.fichier
+        assert [a.as_dict() for a in one.anomalies] == [a.as_dict() for a in result.anomalies]
+
+
+def test_two_folders_with_the_same_name_stay_apart(tmp_path, write_fill):
+    for parent in ("x", "y"):
+        (tmp_path / parent / "lot").mkdir(parents=True)
+        fill = copy.deepcopy(base_fill())
+        fill.etablissement["uai"] = "0750655E" if parent == "x" else "0750654D"
+        fill.lignes["depenses"][0]["montant"] = "12,5,0"
+        shutil.copy(write_fill(fill, f"{parent}.xlsx"), tmp_path / parent / "lot" / "a.xlsx")
+    out, copies = tmp_path / "b.xlsx", tmp_path / "copies"
+    result = CliRunner().invoke(
+        main,
+        [
+            "bilan",
+            str(tmp_path / "x" / "lot"),
+            str(tmp_path / "y" / "lot"),
+            "-o",
+            str(out),
+            "--annoter",
+            str(copies),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    names = {r["Fichier"] for r in table(out, "Établissements")} - {""}
+    assert len(names) == 2 and all(n.endswith("/lot/a.xlsx") for n in names)
+    assert len(list(copies.glob("*.xlsx"))) == 2
+
+
+def test_codes_are_masked_however_they_are_typed():
+    from mentorat_budget.write.bilan import MASK, Masker
+
+    mask = Masker(["M01", "E002", "E 001", "M.02", "12"])
+    assert mask.text("IK de M01-E002 et de M.02 pour E 001") == (
+        f"IK de {MASK}-{MASK} et de {MASK} pour {MASK}"
+    )
+    assert mask.text("Flyers_E002 M01_nov") == f"Flyers_{MASK} {MASK}_nov"
+    assert mask.text("NDF-M01") == f"NDF-{MASK}"
+    assert mask.text("« 12 » figure déjà") == f"« {MASK} » figure déjà"
+    assert mask.text("dotation 12 000,00 € pour 12 élèves") == "dotation 12 000,00 € pour 12 élèves"
+    assert mask.value("12") == MASK
+
+
+def test_annotated_copy_of_a_large_workbook_is_quick(tmp_path, write_fill):
+    """One anomaly per line on 3 000 lines: the copy must not slow down with each one."""
+    import time
+
+    fill = copy.deepcopy(base_fill())
+    line = fill.lignes["depenses"][2]
+    fill.lignes["depenses"] = [
+        dict(line, piece=f"F{i:05d}", justificatif=False) for i in range(3_000)
+    ]
+    source = write_fill(fill)
+    start = time.monotonic()
+    result = run("verifier", source, "--annoter", tmp_path / "copie.xlsx")
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - start < 30

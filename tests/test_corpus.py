@@ -401,16 +401,24 @@ def test_bilan_reports_each_file(case, corpus, bilan):
 def test_bilan_conserves_every_euro(corpus, bilan):
     controls = {r[0]: r[1] for r in sheet_rows(bilan.path, "Contrôles") if r and r[0]}
     assert controls["Résultat"] == "Conforme"
-    assert cents(controls["Écart : lus − éligibles − inéligibles (€)"]) == 0
+    assert cents(controls["Écart : lus − éligibles − inéligibles listées (€)"]) == 0
     lus = cents(controls["Montants lus (€)"])
     counted = [c for c in corpus.cases if c.lus is not None and c.bilan_statut != DOUBLON]
     assert lus == sum(c.lus for c in counted)  # type: ignore[misc]
-    split = cents(controls["Dépenses éligibles (€)"]) + cents(controls["Dépenses inéligibles (€)"])
+    split = cents(controls["Dépenses éligibles (€)"]) + cents(
+        controls["Parts inéligibles listées, une par motif (€)"]
+    )
     assert lus == split
     synthese = {r[0]: r[1] for r in sheet_rows(bilan.path, "Synthèse") if r and r[0]}
     files = [c for c in corpus.cases if not c.ours]
     assert synthese["Classeurs lus"] == len(files)
     assert synthese["Classeurs illisibles"] == sum(c.statut == ILLISIBLE for c in files)
+
+
+def test_no_internal_error_hides_in_the_bilan(bilan):
+    """The batch turns an unexpected exception into an anomaly of the file: none allowed."""
+    messages = [r[7] for r in sheet_rows(bilan.path, "Anomalies")[1:] if len(r) > 7]
+    assert [m for m in messages if "erreur interne" in str(m)] == []
 
 
 def test_bilan_annotates_every_file_with_anomalies(bilan):
@@ -647,7 +655,7 @@ def test_readme_documents_the_limits_and_what_the_user_sees():
         f"supérieur à {read.MAX_RATIO}",
         mo(read.RATIO_FLOOR),
         f"{read.MAX_ROWS:,} lignes".replace(",", " "),
-        f"{read.MAX_CELLS // 10**6} millions de cellules",
+        f"{read.MAX_CELLS / 10**6:g} million".replace(".", ",") + " de cellules",
         "Illisible",  # what the user sees: the file's status, and an anomaly
         "FIC-LIGNES",
     ]

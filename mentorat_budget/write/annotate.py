@@ -98,17 +98,18 @@ def _with_openpyxl(source: Path, target: Path, anomalies: Sequence[Anomaly]) -> 
     ws.append(["Feuille", "Cellule", "Gravité", "Code", "Message", "Valeur lue"])
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    for a in sorted_anomalies(anomalies):
-        ws.append([a.feuille, a.cellule, str(a.gravite), a.code, a.message, a.valeur])
-        for cell in ws[ws.max_row]:
+    fills = {g: PatternFill("solid", start_color=c, end_color=c) for g, c in FILLS.items()}
+    sheets, link_font = set(wb.sheetnames), Font(color="0563C1", underline="single")
+    for row, a in enumerate(sorted_anomalies(anomalies), start=3):  # no max_row: it scans
+        values = (a.feuille, a.cellule, str(a.gravite), a.code, a.message, a.valeur)
+        for col, value in enumerate(values, start=1):
+            cell = ws.cell(row, col, value)
             cell.data_type = "s"  # text typed by the user (« =1+2 ») stays text
-        if a.feuille in wb.sheetnames and a.cellule:
-            link = ws.cell(ws.max_row, 2)
+        if a.feuille in sheets and a.cellule:
+            link = ws.cell(row, 2)
             link.hyperlink = f"#'{a.feuille}'!{a.cellule}"
-            link.font = Font(color="0563C1", underline="single")
-        ws.cell(ws.max_row, 3).fill = PatternFill(
-            "solid", start_color=FILLS[a.gravite], end_color=FILLS[a.gravite]
-        )
+            link.font = link_font
+        ws.cell(row, 3).fill = fills[a.gravite]
     for letter, width in zip("ABCDEF", (22, 10, 14, 24, 100, 24), strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A3"

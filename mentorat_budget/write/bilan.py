@@ -52,38 +52,61 @@ class Run:
     precedent: str = ""  # last year's bilan (bilan --precedent), as given
 
 
-_WORD = re.compile(r"[\w-]+")
-_QUOTED = re.compile(r"«\s*([\w-]+)\s*»")
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_QUOTED = re.compile(r"«\s*([^«»]+?)\s*»")
+_JOINERS = " .-_/"  # E 001, M.02, E-001: a code typed in two pieces
+
+
+def _alnum(code: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", code.upper())
 
 
 class Masker:
     """Hides student and mentor codes in free text.
 
-    Codes with a letter (E001, M02) are hidden wherever they stand as a word; codes made of
-    digits only (12) are hidden where they are quoted (« 12 ») or are the whole value, so
-    that amounts and dates keep their digits. (One set lookup per word: no pattern is
-    compiled per workbook.)
+    Codes with a letter (E001, M02) are hidden wherever they stand as a word, also glued
+    to other words (« M01-E002 », « Flyers_E002 ») or typed in two pieces (« E 001 »,
+    « M.02 »); codes made of digits only (12) are hidden where they are quoted (« 12 »)
+    or are the whole value, so that amounts and dates keep their digits. One set lookup
+    per word: no pattern is compiled per workbook.
     """
 
     def __init__(self, codes: Iterable[str]):
         self.exact = {str(c).strip().upper() for c in codes if c is not None and str(c).strip()}
-        self.words = {c for c in self.exact if not c.isdigit()}
+        self.exact |= {_alnum(c) for c in self.exact}
+        self.words = {_alnum(c) for c in self.exact if any(ch.isalpha() for ch in c)}
 
-    def _word(self, match: re.Match) -> str:
-        return MASK if match[0].upper() in self.words else match[0]
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        tokens = list(_TOKEN.finditer(text))
+        spans, i = [], 0
+        while i < len(tokens):
+            here = tokens[i]
+            if here[0].upper() in self.words:
+                spans.append(here.span())
+            elif i + 1 < len(tokens):
+                after = tokens[i + 1]
+                gap = text[here.end() : after.start()]
+                if len(gap) == 1 and gap in _JOINERS and (here[0] + after[0]).upper() in self.words:
+                    spans.append((here.start(), after.end()))
+                    i += 1
+            i += 1
+        return spans
 
     def _quoted(self, match: re.Match) -> str:
-        return f"« {MASK} »" if match[1].upper() in self.exact else match[0]
+        inner = match[1].strip().upper()
+        return f"« {MASK} »" if inner in self.exact or _alnum(inner) in self.exact else match[0]
 
     def text(self, text):
         if not isinstance(text, str) or not self.exact:
             return text
-        if self.words:
-            text = _WORD.sub(self._word, text)
+        for start, end in reversed(self._spans(text) if self.words else []):
+            text = text[:start] + MASK + text[end:]
         return _QUOTED.sub(self._quoted, text)
 
     def value(self, text):
-        if isinstance(text, str) and text.strip().upper() in self.exact:
+        if isinstance(text, str) and (
+            text.strip().upper() in self.exact or _alnum(text) in self.words
+        ):
             return MASK
         return self.text(text)
 
@@ -412,7 +435,7 @@ def _sheet_rejets(wb, fmt, results, rules) -> Placed:
                     r.etablissement.get("nom"),
                     r.fichier,
                     x["cellule"],
-                    x.get("piece"),
+                    mask.text(x.get("piece")),
                     _date(x.get("date")),
                     labels.get(x.get("categorie"), x.get("categorie")),
                     mask.text(x.get("libelle")),
@@ -498,14 +521,25 @@ def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed
     ws = wb.add_worksheet("Contrôles")
     ws.write(0, 0, "Conservation des montants (classeurs comptés dans les totaux)", fmt.subtitle)
     etab, rejets = placed["Établissements"], placed["Dépenses inéligibles"]
-    rejected_lines = sum(len({x["ligne"] for x in r.rejets}) for r in results if r.in_totals)
-    ecart = totals.lus - totals.eligibles - totals.ineligibles
+    counted = [r for r in results if r.in_totals]
+    # Two independent paths for each check: the lines' own eligible parts and amounts read
+    # (Figures), against the rejected parts listed one by one (the Dépenses inéligibles
+    # sheet). A line lost or counted twice, or a cent without its reason, shows here.
+    rejected_lines = sum(len({x["ligne"] for x in r.rejets}) for r in counted)
+    listed = sum(x["cents"] for r in counted for x in r.rejets)
+    ecart = totals.lus - totals.eligibles - listed
+    line_gap = totals.lignes - totals.lignes_eligibles - rejected_lines
     lines = [
         ("Lignes de dépenses lues", None, totals.lignes, fmt.integer),
         ("Montants lus (€)", None, totals.lus / 100, fmt.euro),
         ("Dépenses éligibles (€)", None, totals.eligibles / 100, fmt.euro),
-        ("Dépenses inéligibles (€)", None, totals.ineligibles / 100, fmt.euro),
-        ("Écart : lus − éligibles − inéligibles (€)", "=ROUND(B4-B5-B6,2)", ecart / 100, fmt.euro),
+        ("Parts inéligibles listées, une par motif (€)", None, listed / 100, fmt.euro),
+        (
+            "Écart : lus − éligibles − inéligibles listées (€)",
+            "=ROUND(B4-B5-B6,2)",
+            ecart / 100,
+            fmt.euro,
+        ),
         (
             "Éligibles, feuille Établissements (€)",
             f"={etab.total_ref('Établissements', 'Dépenses éligibles (€)')}",
@@ -517,17 +551,17 @@ def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed
             f"={rejets.total_ref('Dépenses inéligibles', 'Part inéligible (€)')}"
             if rejets.total is not None
             else None,
-            totals.ineligibles / 100,
+            listed / 100,
             fmt.euro,
         ),
-        ("Lignes entièrement éligibles", None, totals.lignes - rejected_lines, fmt.integer),
+        ("Lignes entièrement éligibles", None, totals.lignes_eligibles, fmt.integer),
         (
             "Lignes rejetées, en tout ou en partie (feuille Dépenses inéligibles)",
             None,
             rejected_lines,
             fmt.integer,
         ),
-        ("Écart de lignes : lues − éligibles − rejetées", "=B3-B10-B11", 0, fmt.integer),
+        ("Écart de lignes : lues − éligibles − rejetées", "=B3-B10-B11", line_gap, fmt.integer),
     ]
     for i, (label, formula, value, cell_format) in enumerate(lines, start=2):
         ws.write_string(i, 0, label)
@@ -535,7 +569,7 @@ def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed
             ws.write_formula(i, 1, formula, cell_format, value)
         else:
             ws.write(i, 1, value, cell_format)
-    ok = ecart == 0
+    ok = ecart == 0 and line_gap == 0 and listed == totals.ineligibles
     ws.write_string(len(lines) + 2, 0, "Résultat", fmt.bold)
     verdict = '=IF(AND(B7=0,ROUND(B8-B5,2)=0,ROUND(B9-B6,2)=0,B12=0),"Conforme","Écart à analyser")'
     ws.write_formula(len(lines) + 2, 1, verdict, fmt.bold, "Conforme" if ok else "Écart à analyser")
