@@ -6,7 +6,7 @@ it back cheaply, and the totals of a batch are sums of these fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
 import numpy as np
@@ -217,34 +217,16 @@ def personal_codes(lot: Lot) -> list[set[str]]:
     return out
 
 
+# Every integer field of Figures is a count or an amount that adds up across workbooks.
+_SUMMED = tuple(f.name for f in fields(Figures) if f.type == "int")
+
+
 def total(items: list[Figures]) -> Figures:
     """The sum of several establishments' figures (reliquats are summed, not recomputed:
     one establishment's surplus never covers another's overspending)."""
     out = Figures()
     for f in items:
-        for name in (
-            "eleves_prevus",
-            "eleves",
-            "eleves_mentores",
-            "mentors",
-            "boursiers",
-            "qpv",
-            "dotation",
-            "plafond",
-            "report",
-            "disponibles",
-            "lignes",
-            "lignes_eligibles",
-            "lus",
-            "eligibles",
-            "reversements",
-            "ineligibles",
-            "reliquat",
-            "depassement",
-            "reliquat_reporte",
-            "a_reverser",
-            "benevolat",
-        ):
+        for name in _SUMMED:
             setattr(out, name, getattr(out, name) + getattr(f, name))
         for mapping, source in ((out.par_categorie, f.par_categorie), (out.par_motif, f.par_motif)):
             for key, value in source.items():
