@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .anomalies import Anomalies
 from .schema import IGNORED_SHEETS, sheet_for_name
-from .values import norm
+from .values import norm, thousands
 
 MiB = 1024 * 1024
 MAX_FILE_BYTES = 30 * MiB  # a filled workbook is well under 1 MiB
@@ -61,11 +61,6 @@ class RawWorkbook:
     sha256: str
     sheet_names: list[str]
     sheets: dict[str, RawSheet] = field(default_factory=dict)  # schema key -> sheet
-
-
-def _count(n: int) -> str:
-    """1048576 -> `1 048 576` (narrow no-break spaces)."""
-    return f"{n:_}".replace("_", "\u202f")
 
 
 def _human(size: int) -> str:
@@ -186,8 +181,8 @@ def _ods_too_big(content: bytes, anomalies: Anomalies) -> set[str]:
                 "FIC-LIGNES",
                 name,
                 "",
-                detail=f"{_count(rows)} lignes",
-                limite=_count(MAX_ROWS),
+                detail=f"{thousands(rows)} lignes",
+                limite=thousands(MAX_ROWS),
             )
     return too_big
 
@@ -274,8 +269,8 @@ def _check_zip(
                     "FIC-LIGNES",
                     name,
                     "",
-                    detail=f"{_count(rows)} lignes × {_count(cols)} colonnes",
-                    limite=_count(MAX_ROWS),
+                    detail=f"{thousands(rows)} lignes × {thousands(cols)} colonnes",
+                    limite=thousands(MAX_ROWS),
                 )
     except ZIP_ERRORS:
         anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
@@ -391,9 +386,9 @@ def _read(
             anomalies.add("FIC-CORROMPU", name, detail=_reason(e))
             return None
         if len(rows) > MAX_ROWS:  # .ods and .xls are bounded here, after the size checks
-            limite = _count(MAX_ROWS)
+            limite = thousands(MAX_ROWS)
             anomalies.add(
-                "FIC-LIGNES", name, "", detail=f"{_count(len(rows))} lignes", limite=limite
+                "FIC-LIGNES", name, "", detail=f"{thousands(len(rows))} lignes", limite=limite
             )
             rows = []
         raw.sheets[key] = RawSheet(name, rows, merged, special.get(name, {}))

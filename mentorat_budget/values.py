@@ -114,11 +114,16 @@ def parse_decimal_text(text: str) -> Decimal:
     return -value if negative else value
 
 
+def thousands(n: int) -> str:
+    """1048576 -> `1 048 576`, with narrow no-break spaces, as French typography wants."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
 def euros(cents: int) -> str:
     """12345 -> `123,45 €`, with a narrow no-break space between thousands."""
     sign = "-" if cents < 0 else ""
     units, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}{units:,}".replace(",", "\u202f") + f",{rest:02d} €"
+    return f"{sign}{thousands(units)},{rest:02d} €"
 
 
 def to_cents(amount: Decimal) -> int:

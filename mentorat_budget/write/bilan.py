@@ -24,8 +24,8 @@ from ..report import sorted_anomalies
 from ..rules import Rules
 from ..verify import A_CORRIGER, DOUBLON, ILLISIBLE, VALIDE
 from .notice import ik_text
-from .tables import DATE, INT, MONEY, NUMBER, PCT, TEXT, Col, Placed, quote, write_table
-from .xlsx import Formats, atomic_workbook, print_setup
+from .tables import DATE, INT, MONEY, NUMBER, PCT, TEXT, Col, Placed, as_date, quote, write_table
+from .xlsx import Formats, output_workbook, print_setup
 
 SHEETS = (
     "Synthèse",
@@ -365,12 +365,6 @@ PARTNER_COLUMNS = [
 ]
 
 
-def _date(value):
-    if value is None:
-        return None
-    return value.date() if hasattr(value, "date") and callable(value.date) else value
-
-
 def _sheet_partenaires(wb, fmt, results) -> Placed:
     ws = wb.add_worksheet("Partenaires")
     rows = []
@@ -391,8 +385,8 @@ def _sheet_partenaires(wb, fmt, results) -> Placed:
                     p.get("rna"),
                     p.get("convention"),
                     p.get("reference"),
-                    _date(p.get("debut")),
-                    _date(p.get("fin")),
+                    as_date(p.get("debut")),
+                    as_date(p.get("fin")),
                     montant,
                     p["verse_eligible"],
                     p["verse_ineligible"],
@@ -436,7 +430,7 @@ def _sheet_rejets(wb, fmt, results, rules) -> Placed:
                     r.fichier,
                     x["cellule"],
                     mask.text(x.get("piece")),
-                    _date(x.get("date")),
+                    as_date(x.get("date")),
                     labels.get(x.get("categorie"), x.get("categorie")),
                     mask.text(x.get("libelle")),
                     MASK if x.get("mentor") else mask.value(x.get("paye_a")),
@@ -870,10 +864,7 @@ def write_bilan(target: Path, results: list[Resultat], rules: Rules, run: Run) -
     """Write the bilan; returns the totals (establishments counted, duplicates excluded)."""
     totals = total([r.figures for r in results if r.in_totals])  # type: ignore[misc]
     title = f"Bilan du Plan mentorat au lycée professionnel — campagne {rules.campagne}"
-    created = dt.datetime(rules.campagne, 1, 1)
-    with atomic_workbook(
-        target, title, created, output=True, Document="bilan", Campagne=str(rules.campagne)
-    ) as wb:
+    with output_workbook(target, title, rules.campagne, "bilan") as wb:
         fmt = Formats(wb)
         synthese = wb.add_worksheet("Synthèse")
         placed = {

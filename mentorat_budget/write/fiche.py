@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from ..batch import Resultat
 from ..eligibility import MOTIFS
 from ..examples import slug
 from ..rules import Rules
-from .tables import DATE, MONEY, PCT, TEXT, Col, write_anomalies, write_table
-from .xlsx import Formats, atomic_workbook, print_setup
+from .tables import DATE, MONEY, PCT, TEXT, Col, as_date, write_anomalies, write_table
+from .xlsx import Formats, output_workbook, print_setup
 
 
 def fiche_name(result: Resultat) -> str:
@@ -57,14 +56,7 @@ def _indicators(result: Resultat, rules: Rules) -> list[tuple[str, object, str]]
 
 def write_fiche(target: Path, result: Resultat, rules: Rules) -> Path:
     title = f"Fiche de l'établissement {result.uai or ''} — campagne {rules.campagne}"
-    with atomic_workbook(
-        target,
-        title,
-        dt.datetime(rules.campagne, 1, 1),
-        output=True,
-        Document="fiche",
-        Campagne=str(rules.campagne),
-    ) as wb:
+    with output_workbook(target, title, rules.campagne, "fiche") as wb:
         fmt = Formats(wb)
         ws = wb.add_worksheet("Synthèse")
         ws.write(0, 0, title, fmt.title)
@@ -92,7 +84,7 @@ def write_fiche(target: Path, result: Resultat, rules: Rules) -> Path:
             [
                 x["cellule"],
                 x.get("piece"),
-                _date(x.get("date")),
+                as_date(x.get("date")),
                 labels.get(x.get("categorie"), x.get("categorie")),
                 x.get("libelle"),
                 x.get("paye_a"),
@@ -121,9 +113,3 @@ def write_fiche(target: Path, result: Resultat, rules: Rules) -> Path:
         write_anomalies(wb.add_worksheet("Anomalies"), fmt, result.anomalies)
         ws.activate()
     return target
-
-
-def _date(value):
-    if value is None:
-        return None
-    return value.date() if isinstance(value, dt.datetime) else value

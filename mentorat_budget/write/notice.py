@@ -8,15 +8,15 @@ from xlsxwriter.workbook import Workbook
 
 from ..rules import Rules
 from ..schema import NOTICE, SHEETS, Column, Kind, Sheet
+from ..values import euros, thousands
 from .xlsx import Formats, print_setup
 
 CHARS_PER_LINE = 140  # of a merged paragraph, in Calibri 11
 
 
 def _euros(cents: int) -> str:
-    units, rest = divmod(cents, 100)
-    text = f"{units:,}".replace(",", "\u202f")
-    return f"{text} €" if rest == 0 else f"{text},{rest:02d} €"
+    """Like values.euros, but whole euros without their cents: « 500 € par élève »."""
+    return f"{thousands(cents // 100)} €" if cents % 100 == 0 else euros(cents)
 
 
 def _date(d) -> str:
@@ -52,16 +52,12 @@ def rules_text(rules: Rules) -> list[str]:
     ]
 
 
-def _km(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")
-
-
 def ik_text(rules: Rules) -> str:
     """`5 CV et moins : 0,32 €/km jusqu'à 2 000 km, … ; 6 à 7 CV : …`"""
     edges = rules.tranches_km
-    spans = [f"jusqu'à {_km(edges[0])} km"]
-    spans += [f"de {_km(a + 1)} à {_km(b)} km" for a, b in itertools.pairwise(edges)]
-    spans.append(f"au-delà de {_km(edges[-1])} km")
+    spans = [f"jusqu'à {thousands(edges[0])} km"]
+    spans += [f"de {thousands(a + 1)} à {thousands(b)} km" for a, b in itertools.pairwise(edges)]
+    spans.append(f"au-delà de {thousands(edges[-1])} km")
     classes, low = [], 1
     for i, bareme in enumerate(rules.bareme_ik):
         if i == 0:

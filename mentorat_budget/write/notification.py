@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,7 @@ from ..schema import Column, Kind, Sheet, header_lookup
 from ..validate import TypingContext, find_header, type_table
 from ..values import norm
 from .tables import INT, MONEY, TEXT, Col, write_anomalies, write_table
-from .xlsx import Formats, atomic_workbook, print_setup
+from .xlsx import Formats, output_workbook, print_setup
 
 SHEET = "Répartition"
 COLUMNS = [
@@ -52,14 +51,7 @@ _FOOTER_LABELS = ("total",)
 
 def write_notification(target: Path, result: Repartition, rules: Rules) -> Path:
     title = f"Notification des dotations du Plan mentorat — campagne {rules.campagne}"
-    with atomic_workbook(
-        target,
-        title,
-        dt.datetime(rules.campagne, 1, 1),
-        output=True,
-        Document="notification",
-        Campagne=str(rules.campagne),
-    ) as wb:
+    with output_workbook(target, title, rules.campagne, "notification") as wb:
         fmt = Formats(wb)
         ws = wb.add_worksheet(SHEET)
         rows = [

@@ -66,6 +66,11 @@ def _cell_format(kind: str, fmt: Formats, bold: bool = False):
     }.get(kind, fmt.text)
 
 
+def as_date(value):
+    """A pandas Timestamp (or a datetime) as the date it stands for; None stays None."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
 def write_value(ws: Worksheet, row: int, col: int, kind: str, value, cell_format) -> None:
     """Money arrives in integer cents and is written in euros; None is an empty cell."""
     if value is None or (isinstance(value, float) and value != value):

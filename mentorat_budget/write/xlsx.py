@@ -146,3 +146,16 @@ def atomic_workbook(
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def output_workbook(target: Path, title: str, campagne: int, document: str):
+    """A bilan, fiche or notification: marked as our output (never read back as an
+    establishment), dated the first day of its campaign so that its bytes never vary."""
+    return atomic_workbook(
+        target,
+        title,
+        dt.datetime(campagne, 1, 1),
+        output=True,
+        Document=document,
+        Campagne=str(campagne),
+    )
