@@ -73,10 +73,6 @@ _SHEET_RE = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="(
 _SHEET_RE2 = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
 _REL_RE = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
 _REL_RE2 = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
-_ROW_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,9})"')
-_ROW_TAG_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
-_CELL_REF_RE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,9})"')
-_CELL_TAG_RE = re.compile(rb"<(?:\w+:)?c[\s>/]")
 
 
 def _unescape(raw: bytes) -> str:
@@ -84,13 +80,6 @@ def _unescape(raw: bytes) -> str:
     for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'")):
         text = text.replace(entity, char)
     return text.replace("&amp;", "&")
-
-
-def _col_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -122,37 +111,86 @@ def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
     return members
 
 
-_FAST_ROW_RE = re.compile(rb'<row r="([0-9]{1,9})"')
-# A row or cell whose `r` is missing or not first, or a tag with a namespace prefix.
-_ODD_LAYOUT_RE = re.compile(rb'<(?:c|row)(?:>|/|\s(?!r="))|<\w+:(?:c|row)[\s>/]')
-# A reference (of a row or of a cell) beyond column Z or beyond row 9999.
-_FAR_REF_RE = re.compile(rb' r="(?:[A-Z]{2}|[A-Z]?[0-9]{5})')
+# calamine places each cell by its own `r` (the last one, when a cell has two), accepts
+# any quoting, spacing and namespace prefix, and allocates the whole rectangle up to the
+# farthest cell: one cell at XFD1048576 and it aborts the process, out of memory.
+#
+# The usual layout, as Excel, LibreOffice, openpyxl and XlsxWriter write it: no tag with a
+# namespace prefix, and every cell tag written `<c r="A1"` with a reference within A1:Z9999,
+# then only double-quoted attributes in lower case, none of them starting with r.
+FAST_BOUND = (9_999, 26)
+_PREFIXED_TAG_RE = re.compile(rb":(?:c|row)[\s>/]")
+_UNUSUAL_CELL_RE = re.compile(
+    rb'<c(?! r="[A-Z][0-9]{1,4}"(?: [a-qs-z][\w:]*+="[^"<]*+")*+/?>)[\s>/]'
+)
+_REF_RE = re.compile(r"([A-Z]{1,3})([0-9]{1,9})")
+
+
+class UnreadableSheet(Exception):
+    """A worksheet whose cells cannot be placed safely: refused, never given to calamine."""
 
 
 def sheet_extent(xml: bytes) -> tuple[int, int]:
     """Rows and columns that calamine would allocate for this worksheet XML (a bound).
 
-    calamine places each cell by its own reference and allocates the whole rectangle
-    up to the farthest one. Fast path, for the usual layout (unprefixed tags, every row
-    and cell with its `r` first, as Excel, LibreOffice and XlsxWriter write them): two
-    searches prove that every reference lies within A1:Z9999, and the rows are counted
-    from the row tags. Anything else is measured reference by reference."""
-    if not _ODD_LAYOUT_RE.search(xml) and not _FAR_REF_RE.search(xml):
-        return max((int(r) for r in _FAST_ROW_RE.findall(xml)), default=0), 26
+    The usual layout is proved with two searches and bounded by A1:Z9999 (FAST_BOUND);
+    anything else is parsed by expat and measured cell by cell. Raises UnreadableSheet
+    when the XML is not well formed or a reference is not one (calamine would place it
+    who knows where)."""
+    rows, cols = FAST_BOUND
+    within = rows <= MAX_ROWS and rows * cols <= MAX_CELLS  # a bound of use (MAX_* may vary)
+    if within and not _PREFIXED_TAG_RE.search(xml) and not _UNUSUAL_CELL_RE.search(xml):
+        return FAST_BOUND
     return _sheet_extent_general(xml)
 
 
+def _col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
 def _sheet_extent_general(xml: bytes) -> tuple[int, int]:
-    """Reference by reference, keeping only the maxima (memory stays flat)."""
-    rows = max((int(m[1]) for m in _ROW_RE.finditer(xml)), default=0)
-    n_rows = sum(1 for _ in _ROW_TAG_RE.finditer(xml))
-    cols = cell_rows = refs = 0
-    for m in _CELL_REF_RE.finditer(xml):
-        refs += 1
-        cols = max(cols, _col_number(m[1]))
-        cell_rows = max(cell_rows, int(m[2]))
-    unplaced = sum(1 for _ in _CELL_TAG_RE.finditer(xml)) - refs
-    return max(rows, cell_rows, n_rows), cols + max(unplaced, 0)
+    """Every row and cell element, as an XML parser sees it, keeping only the maxima
+    (memory stays flat). A cell without `r` is placed after the previous one of its row;
+    a row without `r` after the previous row."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    state = {"row": 0, "col": 0, "rows": 0, "cols": 0}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        local = name.rpartition(" ")[2]
+        if local == "row":
+            ref = attrs.get("r")
+            if ref is not None and not (ref.isascii() and ref.isdigit() and len(ref) < 10):
+                raise UnreadableSheet(f"ligne numérotée « {ref[:20]} »")
+            state["row"] = int(ref) if ref is not None else state["row"] + 1
+            state["col"] = 0
+        elif local == "c":
+            ref = attrs.get("r")
+            if ref is None:
+                state["col"] += 1
+                row = state["row"]
+            else:
+                m = _REF_RE.fullmatch(ref)
+                if m is None:
+                    raise UnreadableSheet(f"cellule nommée « {ref[:20]} »")
+                state["col"], row = _col_number(m[1]), int(m[2])
+            state["cols"] = max(state["cols"], state["col"])
+            state["rows"] = max(state["rows"], row)
+
+    def no_doctype(*_args) -> None:
+        raise UnreadableSheet("déclaration DOCTYPE")
+
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = no_doctype
+    try:
+        parser.Parse(xml, True)
+    except expat.ExpatError as error:
+        raise UnreadableSheet(f"XML mal formé ligne {error.lineno}") from None
+    return state["rows"], state["cols"]
 
 
 _ODS_TABLE_RE = re.compile(rb'<table:table\s[^>]*?table:name="([^"]*)"')
@@ -188,25 +226,35 @@ def _ods_too_big(content: bytes, anomalies: Anomalies) -> set[str]:
 
 
 # Cells that calamine reads as empty but are not: a formula never calculated (openpyxl
-# writes formulas without their value) and an error (#DIV/0!), in an OOXML sheet.
-_NO_VALUE_RE = re.compile(
-    rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*'
-    rb"(?:<v\s*/>|<v>\s*</v>)?\s*</c>"
-)
-_ERROR_RE = re.compile(
-    rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*\bt="e"[^>]*>(?:<f\b.*?</f>)?<v>([^<]*)</v>'
-)
+# writes formulas without their value) and an error (#DIV/0!), in an OOXML sheet. Both
+# searches start from what is rare (a formula, an error type) and look back for its cell.
+_FORMULA_NO_VALUE_RE = re.compile(rb"<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
+_ERROR_RE = re.compile(rb'\bt="e"[^>]*>(?:<f\b.*?</f>)?<v>([^<]*)</v>')
+_CELL_OPEN_RE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*')
+
+
+def _cell_before(xml: bytes, pos: int, adjacent: bool) -> str | None:
+    """The reference of the cell whose opening tag holds `pos` (or, `adjacent`, ends right
+    before it)."""
+    start = xml.rfind(b"<c ", 0, pos)
+    m = _CELL_OPEN_RE.match(xml, start) if start >= 0 else None
+    if m is None or (m.end() != pos if adjacent else m.end() <= pos):
+        return None
+    return m[1].decode()
 
 
 def special_cells(xml: bytes) -> dict[str, tuple[str, str]]:
     """Cell -> (anomaly code, value) for formulas without value and error cells."""
     found: dict[str, tuple[str, str]] = {}
-    if b"<f" in xml:
-        found.update((ref.decode(), ("VAL-FORMULE", "")) for ref in _NO_VALUE_RE.findall(xml))
+    for m in _FORMULA_NO_VALUE_RE.finditer(xml):
+        ref = _cell_before(xml, m.start(), adjacent=True)
+        if ref:
+            found[ref] = ("VAL-FORMULE", "")
     if b't="e"' in xml:
-        found.update(
-            (ref.decode(), ("VAL-ERREUR", _unescape(v))) for ref, v in _ERROR_RE.findall(xml)
-        )
+        for m in _ERROR_RE.finditer(xml):
+            ref = _cell_before(xml, m.start(), adjacent=False)
+            if ref:
+                found[ref] = ("VAL-ERREUR", _unescape(m[1]))
     return found
 
 
@@ -261,7 +309,12 @@ def _check_zip(
             if key_of(name) is None or member not in names:
                 continue
             xml = _read_member(archive, archive.getinfo(member))
-            rows, cols = sheet_extent(xml)
+            try:
+                rows, cols = sheet_extent(xml)
+            except UnreadableSheet as error:
+                found.too_big.add(name)
+                anomalies.add("FIC-CORROMPU", name, detail=f"XML illisible : {error}")
+                continue
             found.special[name] = special_cells(xml)
             if rows > MAX_ROWS or rows * cols > MAX_CELLS:
                 found.too_big.add(name)

@@ -204,16 +204,12 @@ def annotate(
     source, target = Path(source), Path(target)
     if target.exists() and target.resolve() == source.resolve():
         raise ValueError("la copie annotée doit être un autre fichier que le classeur lu")
-    codes = {a.code for a in anomalies}
-    readable = not codes & CODES_FICHIER_ILLISIBLE
+    # A file refused whole has nothing to copy; a refused sheet must not reach openpyxl.
+    readable = not {a.code for a in anomalies if not a.feuille} & CODES_FICHIER_ILLISIBLE
+    sheet_refused = any(a.code in ("FIC-LIGNES", "FIC-CORROMPU") for a in anomalies)
     if readable and raw is None:
         raw = read_workbook(source, Anomalies(str(source)))
-    if (
-        readable
-        and raw is not None
-        and raw.format in ("xlsx", "xlsm")
-        and ("FIC-LIGNES" not in codes)
-    ):
+    if readable and raw is not None and raw.format in ("xlsx", "xlsm") and not sheet_refused:
         _with_openpyxl(source, target, anomalies)
     else:
         _rebuilt(raw or RawWorkbook(source, "illisible", "", []), target, anomalies)

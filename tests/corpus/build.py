@@ -429,6 +429,21 @@ def million_rows_ods(fill: Remplissage) -> Maker:
     return lambda path, shop: save_ods(path, plain_sheets(fill), more)
 
 
+def far_cell(tag: str) -> Callable[[bytes], bytes]:
+    """A cell placed at XFD1048576 by an `r` written as no usual tool writes it (calamine
+    honours it, and would allocate the whole grid: the process aborts)."""
+
+    def change(data: bytes) -> bytes:
+        def add_cell(zout: zipfile.ZipFile, info: zipfile.ZipInfo, original: bytes) -> None:
+            cell = f'{tag} t="inlineStr"><is><t>x</t></is></{tag[1:].split()[0]}>'
+            row = f'<row r="9000">{cell}</row></sheetData>'.encode()
+            zout.writestr(info.filename, original.replace(b"</sheetData>", row))
+
+        return rewrite_zip(data, {sheet_member(data, "Dépenses"): add_cell})
+
+    return change
+
+
 def with_vba(data: bytes) -> bytes:
     """A macro-enabled workbook (.xlsm): a VBA project in the archive."""
     buf = io.BytesIO(data)
@@ -527,6 +542,17 @@ def cases() -> list[Case]:
              "de cellules", A_CORRIGER, fill,
              from_workbook(fill, lambda wb: wb["Dépenses"].__setitem__("XFD40000", "x")),
              Expect("FIC-LIGNES", "Dépenses"), lus=0)  # fmt: skip
+
+    for name, tag, code in (
+        ("r-double", '<c r="A9000" r="XFD1048576"', "FIC-CORROMPU"),
+        ("r-apostrophes", "<c r='XFD1048576'", "FIC-LIGNES"),
+        ("r-espaces", '<c r = "XFD1048576"', "FIC-LIGNES"),
+        ("r-prefixe", '<x:c xmlns:x="urn:x" r="XFD1048576"', "FIC-LIGNES"),
+    ):
+        fill = fill_for(next(uai))
+        readable(f"grille-geante-{name}.xlsx", f"une cellule en XFD1048576 écrite {tag}",
+                 A_CORRIGER, fill, transformed(fill, far_cell(tag)),
+                 Expect(code, "Dépenses"), lus=0)  # fmt: skip
 
     # -- Sheets, rubriques and columns missing in turn.
     for sheet in (ETABLISSEMENT, *TABLES):
