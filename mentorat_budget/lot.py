@@ -58,10 +58,14 @@ class Lot:
             lot.tables[sheet.key] = frame_of(sheet, columns, ids)
         lot.etab = _etab_frame(parsed)
         lot._factorize_codes()
-        for p in parsed:  # the frames hold the data now: keep only where it came from
+        return lot
+
+    def release(self) -> None:
+        """Drop the workbooks' own columns, once the lot is checked: its frames hold the
+        data now (until then, a workbook can still be checked alone, see batch)."""
+        for p in self.parsed:
             for table in p.tables.values():
                 table.columns = {}
-        return lot
 
     def _factorize_codes(self) -> None:
         """Every code of the lot (upper-cased by the workers) -> one integer, once."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -235,6 +236,38 @@ def _parser(column: Column, ctx: TypingContext) -> Callable[[object], object]:
     return parse_list
 
 
+_OUI_NON = {"Oui": True, "Non": False, True: True, False: False}
+
+
+def _typed(kind: Kind, raws: list, missing: list[bool], parse, default) -> list:
+    """One column typed in one comprehension; the cell class calamine gives for a
+    well-typed cell is read inline (the same value `parse` would give), others through
+    `parse` (which raises v.Illisible)."""
+    cells = zip(raws, missing, strict=True)
+    if kind in (Kind.TEXT, Kind.CODE, Kind.CODES):
+        return [
+            default if empty else raw.strip() if raw.__class__ is str else parse(raw)
+            for raw, empty in cells
+        ]
+    if kind is Kind.NUMBER:
+        top = v.MAX_NUMBER
+        return [
+            default if empty else raw if raw.__class__ is float and -top < raw < top else parse(raw)
+            for raw, empty in cells
+        ]
+    if kind is Kind.DATE:
+        return [
+            default if empty else raw if raw.__class__ is date else parse(raw)
+            for raw, empty in cells
+        ]
+    if kind is Kind.BOOL:  # as the template's list writes them, else through parse
+        known = _OUI_NON
+        return [
+            default if empty else known[raw] if raw in known else parse(raw) for raw, empty in cells
+        ]
+    return [default if empty else parse(raw) for raw, empty in cells]
+
+
 def _column_values(
     column: Column, raws: list, rows: list[int], letter: str, sheet: str, ctx: TypingContext
 ) -> tuple[list, list[bool]]:
@@ -243,11 +276,9 @@ def _column_values(
     This runs once per cell of a batch: a column is typed in one comprehension, and only a
     column with an unreadable cell goes through the slower loop that reports it."""
     parse, default = _parser(column, ctx), column.default
-    missing = [
-        raw == "" or raw is None or (raw.__class__ is str and not raw.strip()) for raw in raws
-    ]
+    missing = [(raw.__class__ is str and not raw.strip()) or raw is None for raw in raws]
     try:
-        out = [default if empty else parse(raw) for raw, empty in zip(raws, missing, strict=True)]
+        out = _typed(column.kind, raws, missing, parse, default)
     except v.Illisible:
         out = []
         for raw, empty, ligne in zip(raws, missing, rows, strict=True):

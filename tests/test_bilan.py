@@ -503,6 +503,57 @@ def test_each_workbook_counts_the_same_alone_or_in_a_lot(tmp_path):
         assert [a.as_dict() for a in one.anomalies] == [a.as_dict() for a in result.anomalies]
 
 
+def _comparable(results) -> list[tuple]:
+    return [
+        (r.fichier, r.statut, r.figures, r.rejets, [a.as_dict() for a in r.anomalies])
+        for r in results
+    ]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_lots_of_any_size_give_the_same_results(tmp_path, monkeypatch, jobs):
+    """The workbooks are checked CHUNK at a time while the workers read on."""
+    from mentorat_budget import batch
+    from mentorat_budget.examples import write_examples
+    from mentorat_budget.rules import for_campagne
+
+    rules = for_campagne(2024)
+    folder = tmp_path / "lot"
+    folder.mkdir()
+    write_examples(folder, 5, 7, rules)
+    (folder / "casse.xlsx").write_bytes(b"PK\x03\x04")
+    whole, _ = batch.run_batch(batch.discover([folder]), None, jobs=1)
+    monkeypatch.setattr(batch, "CHUNK", 2)
+    chunked, applied = batch.run_batch(batch.discover([folder]), None, jobs=jobs)
+    assert applied.campagne == 2024
+    assert _comparable(chunked) == _comparable(whole)
+    assert [r.statut for r in chunked].count("Illisible") == 1
+
+
+def test_a_folder_led_by_another_campaign_is_checked_with_the_majoritys_rules(
+    tmp_path, monkeypatch
+):
+    """The first lot is checked with the campaign its workbooks declare (2024); most of the
+    folder declares 2025: the batch is run again with the rules of 2025."""
+    from mentorat_budget import batch
+    from mentorat_budget.examples import write_examples
+    from mentorat_budget.rules import for_campagne
+
+    folder = tmp_path / "lot"
+    (folder / "a-2024").mkdir(parents=True)
+    (folder / "b-2025").mkdir()
+    write_examples(folder / "a-2024", 1, 3, for_campagne(2024))
+    write_examples(folder / "b-2025", 3, 4, for_campagne(2025))
+    monkeypatch.setattr(batch, "CHUNK", 1)
+    results, applied = batch.run_batch(batch.discover([folder]), None, jobs=1)
+    assert applied.campagne == 2025
+    expected, _ = batch.run_batch(batch.discover([folder]), for_campagne(2025), jobs=1)
+    assert _comparable(results) == _comparable(expected)
+    first = results[0]
+    assert first.fichier.startswith("a-2024/") and first.campagne == 2025
+    assert any(a.code == "ETA-CAMPAGNE" for a in first.anomalies)
+
+
 def test_two_folders_with_the_same_name_stay_apart(tmp_path, write_fill):
     for parent in ("x", "y"):
         (tmp_path / parent / "lot").mkdir(parents=True)

@@ -57,8 +57,12 @@ _QUOTED = re.compile(r"«\s*([^«»]+?)\s*»")
 _JOINERS = " .-_/"  # E 001, M.02, E-001: a code typed in two pieces
 
 
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+
+
 def _alnum(code: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", code.upper())
+    code = code.upper()
+    return code if code.isascii() and code.isalnum() else _NOT_ALNUM.sub("", code)
 
 
 class Masker:
@@ -75,8 +79,13 @@ class Masker:
         self.exact = {str(c).strip().upper() for c in codes if c is not None and str(c).strip()}
         self.exact |= {_alnum(c) for c in self.exact}
         self.words = {_alnum(c) for c in self.exact if any(ch.isalpha() for ch in c)}
+        # the first piece of a code typed in two (« E » of « E 001 »)
+        self.heads = {w[:k] for w in self.words for k in range(1, len(w))}
 
     def _spans(self, text: str) -> list[tuple[int, int]]:
+        words = {token.upper() for token in _TOKEN.findall(text)}
+        if words.isdisjoint(self.words) and words.isdisjoint(self.heads):
+            return []  # most texts: no word is a code or its first piece
         tokens = list(_TOKEN.finditer(text))
         spans, i = [], 0
         while i < len(tokens):
