@@ -390,6 +390,7 @@ class _Stream:
 def _checked(parsed: list[Parsed], rules: Rules) -> list[Resultat]:
     """The lot checked at once; if that fails, workbook by workbook, so that one
     workbook that trips a bug is reported on its own and never stops the batch."""
+    typed = [len(p.anomalies) for p in parsed]  # the anomalies found while typing
     try:
         lot = check_lot(parsed, rules)
         results = results_of(lot)
@@ -397,7 +398,8 @@ def _checked(parsed: list[Parsed], rules: Rules) -> list[Resultat]:
         return results
     except Exception:
         results = []
-        for p in parsed:
+        for p, found in zip(parsed, typed, strict=True):
+            del p.anomalies[found:]  # what the failed lot added is found again below
             try:
                 results += results_of(check_lot([p], rules))
             except Exception as error:

@@ -530,6 +530,33 @@ def test_lots_of_any_size_give_the_same_results(tmp_path, monkeypatch, jobs):
     assert [r.statut for r in chunked].count("Illisible") == 1
 
 
+def test_a_lot_that_trips_a_bug_is_checked_workbook_by_workbook(tmp_path, monkeypatch):
+    """One workbook that trips a bug in the lot's checks costs only itself."""
+    from mentorat_budget import batch
+    from mentorat_budget.examples import write_examples
+    from mentorat_budget.rules import for_campagne
+
+    rules = for_campagne(2024)
+    folder = tmp_path / "lot"
+    folder.mkdir()
+    write_examples(folder, 3, 11, rules)
+    expected, _ = batch.run_batch(batch.discover([folder]), rules, jobs=1)
+    victim = expected[1].fichier
+    real = batch.results_of
+
+    def buggy(lot):
+        if any(p.fichier == victim for p in lot.parsed):
+            raise ZeroDivisionError("bogue")
+        return real(lot)
+
+    monkeypatch.setattr(batch, "results_of", buggy)
+    results, _ = batch.run_batch(batch.discover([folder]), rules, jobs=1)
+    assert _comparable([results[0], results[2]]) == _comparable([expected[0], expected[2]])
+    assert results[1].statut == "Illisible"
+    assert [a.code for a in results[1].anomalies] == ["FIC-CORROMPU"]
+    assert "erreur interne ZeroDivisionError" in results[1].anomalies[0].message
+
+
 def test_a_folder_led_by_another_campaign_is_checked_with_the_majoritys_rules(
     tmp_path, monkeypatch
 ):
