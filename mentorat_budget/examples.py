@@ -555,9 +555,25 @@ def example(index: int, graine: int, rules: Rules, bench: bool = False) -> Rempl
 def write_examples(
     folder: Path, nombre: int, graine: int, rules: Rules, bench: bool = False
 ) -> list[Path]:
-    paths = []
+    paths, used = [], set()
     for i in range(nombre):
         fill = example(i, graine, rules, bench)
+        fill.etablissement["uai"] = _unused_uai(fill.etablissement["uai"], used)
         name = f"{fill.etablissement['uai']}-{slug(str(fill.etablissement['nom']))}.xlsx"
         paths.append(write_template(Path(folder) / name, rules, fill))
     return paths
+
+
+def _unused_uai(uai: object, used: set) -> object:
+    """The UAI, or the next number not yet drawn (thousands of samples draw the same
+    number twice; their key letter stays right, or stays wrong)."""
+    text = str(uai)
+    if len(text) == 8 and text[:7].isdigit():
+        right = text[7] == uai_key(text[:7])
+        while text in used:
+            digits = f"{(int(text[:7]) + 1) % 10**7:07d}"
+            key = uai_key(digits)
+            text = digits + (key if right else next(c for c in "ABCDEFGH" if c != key))
+        uai = text
+    used.add(text)
+    return uai
