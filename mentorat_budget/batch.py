@@ -132,9 +132,11 @@ def _worker(args: tuple) -> Parsed | None:
 
 
 def tune_gc() -> None:
-    """A batch makes millions of small objects that live until the bilan is written (typed
-    cells, rows to write) and hardly any cycle: the collector, run every 700 allocations
-    by default, would walk them again and again (a fifth of the time spent writing)."""
+    """For a process that runs a batch to its end (the bilan command, its workers): a
+    batch makes millions of small objects that live until the bilan is written (typed
+    cells, rows to write) and hardly any cycle; the collector, run every 700 allocations
+    by default, would walk them again and again (a fifth of the time spent writing).
+    Objects alive now are never collected: call it early."""
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
 
@@ -330,7 +332,6 @@ def run_batch(
     declare. If, at the end, most workbooks declare another campaign, the batch is run
     again with its rules (a folder that mixes campaigns).
     """
-    tune_gc()
     stream = _Stream(rules)
     for parsed in _run([(path, shown, rules) for path, shown in files], jobs, progress):
         stream.add(parsed)

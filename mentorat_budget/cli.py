@@ -386,8 +386,9 @@ def _read_previous(path: Path):
 
 
 def _run_with_progress(files, rules, jobs, annoter, before_copies=None):
-    from .batch import run_batch
+    from .batch import run_batch, tune_gc
 
+    tune_gc()  # for the rest of this command: a batch, then its outputs
     if not sys.stderr.isatty():
         return run_batch(files, rules, jobs, annoter, before_copies=before_copies)
     with click.progressbar(

@@ -565,13 +565,13 @@ def write_examples(
 
 
 def _unused_uai(uai: object, used: set) -> object:
-    """The UAI, or the next number not yet drawn (thousands of samples draw the same
-    number twice; their key letter stays right, or stays wrong)."""
+    """The UAI, or the next number of its département not yet drawn (thousands of
+    samples draw the same number twice); its key letter stays right, or stays wrong."""
     text = str(uai)
     if len(text) == 8 and text[:7].isdigit():
         right = text[7] == uai_key(text[:7])
         while text in used:
-            digits = f"{(int(text[:7]) + 1) % 10**7:07d}"
+            digits = f"{text[:3]}{(int(text[3:7]) + 1) % 10_000:04d}"
             key = uai_key(digits)
             text = digits + (key if right else next(c for c in "ABCDEFGH" if c != key))
         uai = text

@@ -8,6 +8,7 @@ left out with an anomaly naming it.
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import re
 import zipfile
@@ -69,17 +70,19 @@ def _human(size: int) -> str:
 
 # ----------------------------------------------------------------- zip checks
 
-_SHEET_RE = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
-_SHEET_RE2 = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
-_REL_RE = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
-_REL_RE2 = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+_SHEET_TAG_RE = re.compile(rb"<(?:\w+:)?sheet\s([^>]*)>")
+_REL_TAG_RE = re.compile(rb"<(?:\w+:)?Relationship\s([^>]*)>")
+_ATTR_RE = re.compile(rb"""([\w:.-]+)\s*=\s*(["'])(.*?)\2""", re.S)
+
+
+def _attributes(text: bytes) -> dict[str, str]:
+    """A tag's attributes, by name as written (`r:id`), their entities decoded."""
+    return {k.decode("utf-8", "replace"): _unescape(v) for k, _, v in _ATTR_RE.findall(text)}
 
 
 def _unescape(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace")
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'")):
-        text = text.replace(entity, char)
-    return text.replace("&amp;", "&")
+    """An attribute's text, its entities decoded (&amp;, &#233;…) as an XML reader does."""
+    return html.unescape(raw.decode("utf-8", "replace"))
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -92,22 +95,32 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 
 def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> zip member of its XML, for an OOXML workbook."""
+    """Sheet name -> zip member of its XML, for an OOXML workbook (any quoting or prefix,
+    targets relative to xl/ or not, member names in any case)."""
     try:
         workbook = _read_member(archive, archive.getinfo("xl/workbook.xml"))
         rels = _read_member(archive, archive.getinfo("xl/_rels/workbook.xml.rels"))
     except KeyError:
         return {}
-    targets = {i: t for i, t in _REL_RE.findall(rels)}
-    targets.update({i: t for t, i in _REL_RE2.findall(rels)})
-    pairs = _SHEET_RE.findall(workbook) + [(n, i) for i, n in _SHEET_RE2.findall(workbook)]
+    targets = {}
+    for tag in _REL_TAG_RE.findall(rels):
+        attrs = _attributes(tag)
+        if "Id" in attrs and "Target" in attrs:
+            targets[attrs["Id"]] = attrs["Target"].replace("\\", "/")
+    by_lower = {n.lower(): n for n in archive.namelist()}
     members = {}
-    for name, rid in pairs:
-        target = _unescape(targets.get(rid, b""))
-        if target:
-            members[_unescape(name)] = (
-                target.lstrip("/") if target.startswith("/") else "xl/" + target
-            )
+    for tag in _SHEET_TAG_RE.findall(workbook):
+        attrs = _attributes(tag)
+        rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
+        target = targets.get(rid or "", "")
+        if "name" not in attrs or not target:
+            continue
+        if target.startswith("/"):
+            path = target[1:]
+        else:
+            path = target if target.startswith("xl/") else "xl/" + target
+        if path.lower() in by_lower:
+            members[attrs["name"]] = by_lower[path.lower()]
     return members
 
 
@@ -135,8 +148,8 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
 
     The usual layout is proved with two searches and bounded by A1:Z9999 (FAST_BOUND);
     anything else is parsed by expat and measured cell by cell. Raises UnreadableSheet
-    when the XML is not well formed or a reference is not one (calamine would place it
-    who knows where)."""
+    when, parsed, the XML is not well formed or a reference is not one (calamine would
+    place it who knows where)."""
     rows, cols = FAST_BOUND
     within = rows <= MAX_ROWS and rows * cols <= MAX_CELLS  # a bound of use (MAX_* may vary)
     if within and not _PREFIXED_TAG_RE.search(xml) and not _UNUSUAL_CELL_RE.search(xml):
@@ -152,13 +165,15 @@ def _col_number(letters: str) -> int:
 
 
 def _sheet_extent_general(xml: bytes) -> tuple[int, int]:
-    """Every row and cell element, as an XML parser sees it, keeping only the maxima
-    (memory stays flat). A cell without `r` is placed after the previous one of its row;
-    a row without `r` after the previous row."""
+    """Every row and cell element, as an XML parser sees it, keeping only maxima and
+    counts (memory stays flat). A cell with `r` is where it says. calamine places a cell
+    without `r` after the previous cell, and on a row counter set by each row's `r` and
+    moved by each row's end, however rows nest: bounded here by the farthest `r` plus
+    every row and every such cell, whatever their order."""
     from xml.parsers import expat
 
     parser = expat.ParserCreate(namespace_separator=" ")
-    state = {"row": 0, "col": 0, "rows": 0, "cols": 0}
+    seen = {"rows": 0, "cols": 0, "row_r": 0, "row_tags": 0, "unplaced": 0}
 
     def start(name: str, attrs: dict[str, str]) -> None:
         local = name.rpartition(" ")[2]
@@ -166,31 +181,33 @@ def _sheet_extent_general(xml: bytes) -> tuple[int, int]:
             ref = attrs.get("r")
             if ref is not None and not (ref.isascii() and ref.isdigit() and len(ref) < 10):
                 raise UnreadableSheet(f"ligne numérotée « {ref[:20]} »")
-            state["row"] = int(ref) if ref is not None else state["row"] + 1
-            state["col"] = 0
+            seen["row_tags"] += 1
+            seen["row_r"] = max(seen["row_r"], int(ref or 0))
         elif local == "c":
             ref = attrs.get("r")
             if ref is None:
-                state["col"] += 1
-                row = state["row"]
-            else:
-                m = _REF_RE.fullmatch(ref)
-                if m is None:
-                    raise UnreadableSheet(f"cellule nommée « {ref[:20]} »")
-                state["col"], row = _col_number(m[1]), int(m[2])
-            state["cols"] = max(state["cols"], state["col"])
-            state["rows"] = max(state["rows"], row)
+                seen["unplaced"] += 1
+                return
+            m = _REF_RE.fullmatch(ref)
+            if m is None:
+                raise UnreadableSheet(f"cellule nommée « {ref[:20]} »")
+            seen["cols"] = max(seen["cols"], _col_number(m[1]))
+            seen["rows"] = max(seen["rows"], int(m[2]))
 
     def no_doctype(*_args) -> None:
-        raise UnreadableSheet("déclaration DOCTYPE")
+        raise UnreadableSheet("déclaration de type de document (DOCTYPE)")
 
     parser.StartElementHandler = start
     parser.StartDoctypeDeclHandler = no_doctype
     try:
         parser.Parse(xml, True)
     except expat.ExpatError as error:
-        raise UnreadableSheet(f"XML mal formé ligne {error.lineno}") from None
-    return state["rows"], state["cols"]
+        raise UnreadableSheet(f"XML mal formé à la ligne {error.lineno}") from None
+    rows, cols = seen["rows"], seen["cols"]
+    if seen["unplaced"]:
+        rows = max(rows, seen["row_r"] + seen["row_tags"])
+        cols += seen["unplaced"]
+    return rows, cols
 
 
 _ODS_TABLE_RE = re.compile(rb'<table:table\s[^>]*?table:name="([^"]*)"')
@@ -229,14 +246,15 @@ def _ods_too_big(content: bytes, anomalies: Anomalies) -> set[str]:
 # writes formulas without their value) and an error (#DIV/0!), in an OOXML sheet. Both
 # searches start from what is rare (a formula, an error type) and look back for its cell.
 _FORMULA_NO_VALUE_RE = re.compile(rb"<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
-_ERROR_RE = re.compile(rb'\bt="e"[^>]*>(?:<f\b.*?</f>)?<v>([^<]*)</v>')
+_ERROR_RE = re.compile(rb'\bt="e"[^>]*>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?<v>([^<]*)</v>')
+_CELL_TAG_MAX = 1024  # bytes of a cell's opening tag, at most, looked back for
 _CELL_OPEN_RE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*')
 
 
 def _cell_before(xml: bytes, pos: int, adjacent: bool) -> str | None:
     """The reference of the cell whose opening tag holds `pos` (or, `adjacent`, ends right
     before it)."""
-    start = xml.rfind(b"<c ", 0, pos)
+    start = xml.rfind(b"<c ", max(0, pos - _CELL_TAG_MAX), pos)  # never back to the start
     m = _CELL_OPEN_RE.match(xml, start) if start >= 0 else None
     if m is None or (m.end() != pos if adjacent else m.end() <= pos):
         return None
@@ -256,6 +274,17 @@ def special_cells(xml: bytes) -> dict[str, tuple[str, str]]:
             if ref:
                 found[ref] = ("VAL-ERREUR", _unescape(m[1]))
     return found
+
+
+def _measure(xml: bytes) -> tuple[str, str] | None:
+    """Why calamine must not parse this worksheet (anomaly code, detail), or None."""
+    try:
+        rows, cols = sheet_extent(xml)
+    except UnreadableSheet as error:
+        return "FIC-CORROMPU", f"feuille ignorée, XML illisible : {error}"
+    if rows > MAX_ROWS or rows * cols > MAX_CELLS:
+        return "FIC-LIGNES", f"{thousands(rows)} lignes × {thousands(cols)} colonnes"
+    return None
 
 
 @dataclass
@@ -305,26 +334,31 @@ def _check_zip(
         return None
     found = ZipFindings("xlsm" if any(n.endswith("vbaProject.bin") for n in names) else "xlsx")
     try:
+        named: dict[str, list[str]] = {}  # member -> the sheet names it stands for
         for name, member in _sheet_members(archive).items():
-            if key_of(name) is None or member not in names:
+            named.setdefault(member, []).append(name)
+        # calamine finds sheets its own way (case, quoting, entities, duplicates): every
+        # member that holds sheet data is measured, named or not.
+        for info in infos:
+            xml = _read_member(archive, info)
+            if b"sheetData" not in xml:
                 continue
-            xml = _read_member(archive, archive.getinfo(member))
-            try:
-                rows, cols = sheet_extent(xml)
-            except UnreadableSheet as error:
-                found.too_big.add(name)
-                anomalies.add("FIC-CORROMPU", name, detail=f"XML illisible : {error}")
-                continue
-            found.special[name] = special_cells(xml)
-            if rows > MAX_ROWS or rows * cols > MAX_CELLS:
-                found.too_big.add(name)
+            read = [n for n in named.get(info.filename, []) if key_of(n) is not None]
+            refusal = _measure(xml)
+            if refusal and not named.get(info.filename):
                 anomalies.add(
-                    "FIC-LIGNES",
-                    name,
-                    "",
-                    detail=f"{thousands(rows)} lignes × {thousands(cols)} colonnes",
-                    limite=thousands(MAX_ROWS),
+                    "FIC-CORROMPU",
+                    detail=f"une feuille sans nom sûr ({info.filename}) : {refusal[1]}",
                 )
+                return None
+            for name in read:
+                if refusal:
+                    found.too_big.add(name)
+                    code, detail = refusal
+                    extra = {"limite": thousands(MAX_ROWS)} if code == "FIC-LIGNES" else {}
+                    anomalies.add(code, name, "", detail=detail, **extra)
+                else:
+                    found.special[name] = special_cells(xml)
     except ZIP_ERRORS:
         anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
         return None
@@ -429,6 +463,14 @@ def _read(
         if key is None or key in raw.sheets:
             continue
         if name in too_big:
+            raw.sheets[key] = RawSheet(name, [])
+            continue
+        if fmt in ("xlsx", "xlsm") and name not in special:  # not the name we measured
+            anomalies.add(
+                "FIC-CORROMPU",
+                name,
+                detail="feuille ignorée : son nom ne se retrouve pas dans la structure du classeur",
+            )
             raw.sheets[key] = RawSheet(name, [])
             continue
         try:

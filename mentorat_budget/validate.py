@@ -324,8 +324,10 @@ def _unmerged(raw: RawSheet, header_index: int, ctx: TypingContext) -> list[list
     rows = [list(row) for row in raw.rows]
     width = max((len(r) for r in rows), default=0)
     for (r0, c0), (r1, c1) in body_merges:
-        while len(rows) <= r1:
-            rows.append([""] * width)
+        # within the cells read: an area declared to XFD1048576 fills no more than them
+        r1, c1 = min(r1, len(rows) - 1), min(c1, width - 1)
+        if r0 > r1 or c0 > c1:
+            continue
         value = rows[r0][c0] if c0 < len(rows[r0]) else ""
         for r in range(r0, r1 + 1):
             rows[r].extend([""] * (c1 + 1 - len(rows[r])))

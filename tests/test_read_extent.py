@@ -68,9 +68,87 @@ def test_a_reference_written_with_an_entity_is_measured_as_decoded():
 
 
 def test_cells_without_reference_follow_each_other():
-    assert read.sheet_extent(sheet('<c r="C1"><v>1</v></c>' + "<c><v>2</v></c>" * 30)) == (1, 33)
+    rows, cols = read.sheet_extent(sheet('<c r="C1"><v>1</v></c>' + "<c><v>2</v></c>" * 30))
+    assert cols == 33 and 1 <= rows <= 2  # a bound: the row's r and the rows that end
 
 
 def test_the_fast_bound_gives_way_to_smaller_limits(monkeypatch):
     monkeypatch.setattr(read, "MAX_ROWS", 12)
     assert read.sheet_extent(sheet('<c r="A1"><v>1</v></c><c r="B1"><v>1</v></c>')) == (1, 2)
+
+
+def test_rows_nested_in_rows_are_measured_as_calamine_places_them():
+    """calamine moves to the next row when a row ends, not when one starts: rows opened
+    inside rows put each cell without `r` one column further."""
+    n = 60
+    xml = (
+        b"<worksheet><sheetData>"
+        + b"".join(b'<row r="%d"><c><v>1</v></c>' % i for i in range(1, n + 1))
+        + b"</row>" * n
+        + b"</sheetData></worksheet>"
+    )
+    rows, cols = read.sheet_extent(xml)
+    assert rows >= n and cols >= n
+
+
+def test_formula_search_does_not_look_back_to_the_start_of_the_sheet():
+    import time
+
+    xml = sheet('<c r="A1"><v>1</v></c>') + b"<f/></c>" * 40_000
+    start = time.perf_counter()
+    assert read.special_cells(xml) == {}
+    assert time.perf_counter() - start < 1.0
+
+
+def _rewritten(source: Path, target: Path, change) -> Path:
+    """A copy of a workbook whose members are passed through change(name, bytes)."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, change(info.filename, zin.read(info.filename)))
+    return target
+
+
+def _depenses_member(path: Path) -> str:
+    with zipfile.ZipFile(path) as z:
+        return read._sheet_members(z)["Dépenses"]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        b"name='D&#233;penses'",  # quoted and encoded as calamine still reads it
+        b'name="D&#233;penses"',
+    ],
+)
+def test_a_sheet_named_unusually_is_measured_before_calamine_reads_it(tmp_path, written):
+    from mentorat_budget.anomalies import Anomalies
+
+    member = _depenses_member(EXEMPLES[0])
+    far = b'<row r="9000"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+
+    def change(name: str, data: bytes) -> bytes:
+        if name == "xl/workbook.xml":
+            return data.replace('name="Dépenses"'.encode(), written)
+        return data.replace(b"</sheetData>", far) if name == member else data
+
+    path = _rewritten(EXEMPLES[0], tmp_path / "nom.xlsx", change)
+    anomalies = Anomalies(str(path))
+    raw = read.read_workbook(path, anomalies)  # calamine would abort the process
+    assert raw is not None and raw.sheets["depenses"].rows == []
+    assert [(a.code, a.feuille) for a in anomalies] == [("FIC-LIGNES", "Dépenses")]
+
+
+def test_a_merged_area_declared_to_the_last_cell_fills_only_the_cells_read(tmp_path):
+    from mentorat_budget.verify import check_workbook
+
+    member = _depenses_member(EXEMPLES[0])
+    merge = b'</sheetData><mergeCells count="1"><mergeCell ref="C3:XFD1048576"/></mergeCells>'
+
+    def change(name: str, data: bytes) -> bytes:
+        return data.replace(b"</sheetData>", merge) if name == member else data
+
+    path = _rewritten(EXEMPLES[0], tmp_path / "fusion.xlsx", change)
+    alone, _ = check_workbook(EXEMPLES[0])
+    merged, _ = check_workbook(path)
+    assert len(merged.table("depenses").frame) == len(alone.table("depenses").frame)
+    assert any(a.code == "VAL-FUSION" for a in merged.anomalies)
