@@ -70,15 +70,6 @@ def _human(size: int) -> str:
 
 # ----------------------------------------------------------------- zip checks
 
-_SHEET_TAG_RE = re.compile(rb"<(?:\w+:)?sheet\s([^>]*)>")
-_REL_TAG_RE = re.compile(rb"<(?:\w+:)?Relationship\s([^>]*)>")
-_ATTR_RE = re.compile(rb"""([\w:.-]+)\s*=\s*(["'])(.*?)\2""", re.S)
-
-
-def _attributes(text: bytes) -> dict[str, str]:
-    """A tag's attributes, by name as written (`r:id`), their entities decoded."""
-    return {k.decode("utf-8", "replace"): _unescape(v) for k, _, v in _ATTR_RE.findall(text)}
-
 
 def _unescape(raw: bytes) -> str:
     """An attribute's text, its entities decoded (&amp;, &#233;…) as an XML reader does."""
@@ -94,33 +85,61 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
-def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> zip member of its XML, for an OOXML workbook (any quoting or prefix,
-    targets relative to xl/ or not, member names in any case)."""
+class Ambiguous(Exception):
+    """A workbook whose sheets calamine might find otherwise than this module does."""
+
+
+def _elements(xml: bytes, local: str) -> list[dict[str, str]]:
+    """The attributes (qualified names as written, entities decoded) of every element of
+    this local name, as an XML parser sees them (comments and `>` in values included)."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+    found: list[dict[str, str]] = []
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name.rpartition(":")[2] == local:
+            found.append(attrs)
+
+    def no_doctype(*_args) -> None:
+        raise Ambiguous("déclaration de type de document")
+
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = no_doctype
+    try:
+        parser.Parse(xml, True)
+    except expat.ExpatError as error:
+        raise Ambiguous(f"XML mal formé à la ligne {error.lineno}") from None
+    return found
+
+
+def _sheet_members(archive: zipfile.ZipFile) -> list[tuple[str, str | None]]:
+    """(sheet name, zip member of its XML or None), in the workbook's order. Raises
+    Ambiguous where calamine could read the structure otherwise: two sheets of one name,
+    two relationship ids on a sheet, an entity in a target (calamine takes it raw)."""
     try:
         workbook = _read_member(archive, archive.getinfo("xl/workbook.xml"))
         rels = _read_member(archive, archive.getinfo("xl/_rels/workbook.xml.rels"))
     except KeyError:
-        return {}
-    targets = {}
-    for tag in _REL_TAG_RE.findall(rels):
-        attrs = _attributes(tag)
-        if "Id" in attrs and "Target" in attrs:
-            targets[attrs["Id"]] = attrs["Target"].replace("\\", "/")
-    by_lower = {n.lower(): n for n in archive.namelist()}
-    members = {}
-    for tag in _SHEET_TAG_RE.findall(workbook):
-        attrs = _attributes(tag)
-        rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
-        target = targets.get(rid or "", "")
-        if "name" not in attrs or not target:
-            continue
-        if target.startswith("/"):
-            path = target[1:]
-        else:
-            path = target if target.startswith("xl/") else "xl/" + target
-        if path.lower() in by_lower:
-            members[attrs["name"]] = by_lower[path.lower()]
+        return []
+    if b"&" in rels:
+        raise Ambiguous("entité dans les relations du classeur")
+    targets = {a["Id"]: a["Target"] for a in _elements(rels, "Relationship") if "Id" in a}
+    by_name = {}
+    for n in archive.namelist():
+        by_name.setdefault(n.replace("\\", "/").lower(), []).append(n)
+    members: list[tuple[str, str | None]] = []
+    for attrs in _elements(workbook, "sheet"):
+        ids = [v for k, v in attrs.items() if k in ("r:id", "relationships:id")]
+        name = attrs.get("name")
+        if name is None or len(ids) != 1:
+            raise Ambiguous(f"feuille « {name} » sans référence unique")
+        if any(name == known for known, _ in members):
+            raise Ambiguous(f"deux feuilles nommées « {name} »")
+        target = targets.get(ids[0], "").replace("\\", "/")
+        path = target[1:] if target.startswith("/") else "xl/" + target
+        found = by_name.get(path.lower(), [])
+        members.append((name, found[0] if len(found) == 1 and target else None))
     return members
 
 
@@ -165,49 +184,58 @@ def _col_number(letters: str) -> int:
 
 
 def _sheet_extent_general(xml: bytes) -> tuple[int, int]:
-    """Every row and cell element, as an XML parser sees it, keeping only maxima and
-    counts (memory stays flat). A cell with `r` is where it says. calamine places a cell
-    without `r` after the previous cell, and on a row counter set by each row's `r` and
-    moved by each row's end, however rows nest: bounded here by the farthest `r` plus
-    every row and every such cell, whatever their order."""
+    """Every row and cell element, as an XML parser sees it, placed as calamine places
+    them or farther (memory stays flat). A cell with `r` is where it says; a cell without
+    goes one column after the previous cell, on the current row. The current row is set
+    by a row's `r` (here never backwards) and moves on at each row's end, which also
+    brings the column back to A (here only for a row with children: calamine may see
+    `<row/>` as neither start nor end)."""
     from xml.parsers import expat
 
     parser = expat.ParserCreate(namespace_separator=" ")
-    seen = {"rows": 0, "cols": 0, "row_r": 0, "row_tags": 0, "unplaced": 0}
+    at = {"row": 1, "col": 1, "rows": 0, "cols": 0}
+    open_rows: list[bool] = []  # per row element open: has it children?
 
     def start(name: str, attrs: dict[str, str]) -> None:
         local = name.rpartition(" ")[2]
+        if open_rows:
+            open_rows[-1] = True
         if local == "row":
             ref = attrs.get("r")
-            if ref is not None and not (ref.isascii() and ref.isdigit() and len(ref) < 10):
-                raise UnreadableSheet(f"ligne numérotée « {ref[:20]} »")
-            seen["row_tags"] += 1
-            seen["row_r"] = max(seen["row_r"], int(ref or 0))
+            if ref is not None:
+                if not (ref.isascii() and ref.isdigit() and len(ref) < 10):
+                    raise UnreadableSheet(f"ligne numérotée « {ref[:20]} »")
+                at["row"] = max(at["row"], int(ref))
+            open_rows.append(False)
         elif local == "c":
             ref = attrs.get("r")
             if ref is None:
-                seen["unplaced"] += 1
-                return
-            m = _REF_RE.fullmatch(ref)
-            if m is None:
-                raise UnreadableSheet(f"cellule nommée « {ref[:20]} »")
-            seen["cols"] = max(seen["cols"], _col_number(m[1]))
-            seen["rows"] = max(seen["rows"], int(m[2]))
+                row, col = at["row"], at["col"]
+            else:
+                m = _REF_RE.fullmatch(ref)
+                if m is None:
+                    raise UnreadableSheet(f"cellule nommée « {ref[:20]} »")
+                row, col = int(m[2]), _col_number(m[1])
+            at["col"] = col + 1
+            at["rows"], at["cols"] = max(at["rows"], row), max(at["cols"], col)
+
+    def end(name: str) -> None:
+        if name.rpartition(" ")[2] == "row" and open_rows:
+            at["row"] += 1
+            if open_rows.pop():
+                at["col"] = 1
 
     def no_doctype(*_args) -> None:
         raise UnreadableSheet("déclaration de type de document (DOCTYPE)")
 
     parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.StartDoctypeDeclHandler = no_doctype
     try:
         parser.Parse(xml, True)
     except expat.ExpatError as error:
         raise UnreadableSheet(f"XML mal formé à la ligne {error.lineno}") from None
-    rows, cols = seen["rows"], seen["cols"]
-    if seen["unplaced"]:
-        rows = max(rows, seen["row_r"] + seen["row_tags"])
-        cols += seen["unplaced"]
-    return rows, cols
+    return at["rows"], at["cols"]
 
 
 _ODS_TABLE_RE = re.compile(rb'<table:table\s[^>]*?table:name="([^"]*)"')
@@ -245,8 +273,8 @@ def _ods_too_big(content: bytes, anomalies: Anomalies) -> set[str]:
 # Cells that calamine reads as empty but are not: a formula never calculated (openpyxl
 # writes formulas without their value) and an error (#DIV/0!), in an OOXML sheet. Both
 # searches start from what is rare (a formula, an error type) and look back for its cell.
-_FORMULA_NO_VALUE_RE = re.compile(rb"<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
-_ERROR_RE = re.compile(rb'\bt="e"[^>]*>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?<v>([^<]*)</v>')
+_FORMULA_NO_VALUE_RE = re.compile(rb"<f\b[^<>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
+_ERROR_RE = re.compile(rb'\bt="e"[^<>]*>(?:<f\b[^<>]*/>|<f\b[^<>]*>[^<]*</f>)?<v>([^<]*)</v>')
 _CELL_TAG_MAX = 1024  # bytes of a cell's opening tag, at most, looked back for
 _CELL_OPEN_RE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*')
 
@@ -276,20 +304,29 @@ def special_cells(xml: bytes) -> dict[str, tuple[str, str]]:
     return found
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{thousands(n)} {noun}{'s' if n > 1 else ''}"
+
+
 def _measure(xml: bytes) -> tuple[str, str] | None:
     """Why calamine must not parse this worksheet (anomaly code, detail), or None."""
     try:
         rows, cols = sheet_extent(xml)
     except UnreadableSheet as error:
-        return "FIC-CORROMPU", f"feuille ignorée, XML illisible : {error}"
+        return "FIC-CORROMPU", f"XML illisible : {error}"
     if rows > MAX_ROWS or rows * cols > MAX_CELLS:
-        return "FIC-LIGNES", f"{thousands(rows)} lignes × {thousands(cols)} colonnes"
+        return "FIC-LIGNES", f"{_count(rows, 'ligne')} × {_count(cols, 'colonne')}"
     return None
+
+
+_SHEET_DATA_RE = re.compile(rb"<(?:[\w.-]+:)?sheetData[\s/>]")
 
 
 @dataclass
 class ZipFindings:
     format: str
+    sheet_names: list[str] = field(default_factory=list)  # in the workbook's order
+    measured: set[str] = field(default_factory=set)  # sheets whose XML was measured
     too_big: set[str] = field(default_factory=set)  # sheets over the limits
     special: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # per sheet
 
@@ -322,43 +359,52 @@ def _check_zip(
         )
         return None
     names = {i.filename for i in infos}
-    if "mimetype" in names and "content.xml" in names:
+    ods = "mimetype" in names and "content.xml" in names
+    if ods and "[Content_Types].xml" in names:  # calamine would take it for an .xlsx
+        anomalies.add("FIC-FORMAT", detail="archive à la fois OpenDocument et Excel")
+        return None
+    if ods:
         try:
             content = _read_member(archive, archive.getinfo("content.xml"))
         except ZIP_ERRORS:
             anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
             return None
-        return ZipFindings("ods", _ods_too_big(content, anomalies))
+        return ZipFindings("ods", too_big=_ods_too_big(content, anomalies))
     if "[Content_Types].xml" not in names:
         anomalies.add("FIC-FORMAT", detail="archive zip sans classeur")
         return None
     found = ZipFindings("xlsm" if any(n.endswith("vbaProject.bin") for n in names) else "xlsx")
     try:
+        sheets = _sheet_members(archive)
+        found.sheet_names = [name for name, _ in sheets]
         named: dict[str, list[str]] = {}  # member -> the sheet names it stands for
-        for name, member in _sheet_members(archive).items():
-            named.setdefault(member, []).append(name)
-        # calamine finds sheets its own way (case, quoting, entities, duplicates): every
-        # member that holds sheet data is measured, named or not.
+        for name, member in sheets:
+            if member is not None:
+                named.setdefault(member, []).append(name)
+        # Every member that holds sheet data is measured, that no sheet leads to too.
         for info in infos:
             xml = _read_member(archive, info)
-            if b"sheetData" not in xml:
-                continue
-            read = [n for n in named.get(info.filename, []) if key_of(n) is not None]
-            refusal = _measure(xml)
-            if refusal and not named.get(info.filename):
+            mapped = named.get(info.filename, [])
+            refusal = _measure(xml) if _SHEET_DATA_RE.search(xml) else None
+            found.measured.update(mapped)
+            if refusal and not mapped:  # calamine should not open it: in case it does
                 anomalies.add(
                     "FIC-CORROMPU",
-                    detail=f"une feuille sans nom sûr ({info.filename}) : {refusal[1]}",
+                    detail=f"{info.filename}, qu'aucune feuille ne nomme : {refusal[1]}",
                 )
                 return None
-            for name in read:
+            for name in mapped:
                 if refusal:
                     found.too_big.add(name)
-                    code, detail = refusal
-                    extra = {"limite": thousands(MAX_ROWS)} if code == "FIC-LIGNES" else {}
-                    anomalies.add(code, name, "", detail=detail, **extra)
-                else:
+                    if key_of(name) is not None:
+                        code, detail = refusal
+                        extra = {"limite": thousands(MAX_ROWS)} if code == "FIC-LIGNES" else {}
+                        anomalies.add(code, name, "", detail=detail, **extra)
+                elif key_of(name) is not None:
                     found.special[name] = special_cells(xml)
+    except Ambiguous as error:
+        anomalies.add("FIC-CORROMPU", detail=f"structure du classeur ambiguë : {error}")
+        return None
     except ZIP_ERRORS:
         anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
         return None
@@ -432,14 +478,13 @@ def _read(
     fmt = _detect(data, path, anomalies)
     if fmt is None:
         return None
-    too_big: set[str] = set()
-    special: dict[str, dict[str, tuple[str, str]]] = {}
+    checked = ZipFindings(fmt)
     if fmt == "zip":
         checked = _check_zip(data, anomalies, key_of)
         if checked is None:
             return None
-        fmt, too_big, special = checked.format, checked.too_big, checked.special
-        if fmt == "ods" and too_big:  # calamine parses every sheet of an .ods at once
+        fmt = checked.format
+        if fmt == "ods" and checked.too_big:  # calamine parses every sheet of an .ods at once
             return None
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -449,6 +494,13 @@ def _read(
         return None
     except Exception as e:  # calamine raises several unrelated types on broken files
         anomalies.add("FIC-CORROMPU", detail=_reason(e))
+        return None
+    if fmt in ("xlsx", "xlsm") and names != checked.sheet_names:
+        anomalies.add(
+            "FIC-CORROMPU",
+            detail="structure du classeur ambiguë : feuilles "
+            "lues autrement que celles qui ont été mesurées",
+        )
         return None
     if establishment and our_output(data) == "sortie":
         anomalies.add(
@@ -462,15 +514,11 @@ def _read(
         key = key_of(name)
         if key is None or key in raw.sheets:
             continue
-        if name in too_big:
+        if name in checked.too_big:
             raw.sheets[key] = RawSheet(name, [])
             continue
-        if fmt in ("xlsx", "xlsm") and name not in special:  # not the name we measured
-            anomalies.add(
-                "FIC-CORROMPU",
-                name,
-                detail="feuille ignorée : son nom ne se retrouve pas dans la structure du classeur",
-            )
+        if fmt in ("xlsx", "xlsm") and name not in checked.measured:  # its XML was not found
+            anomalies.add("FIC-CORROMPU", name, detail="feuille introuvable dans l'archive")
             raw.sheets[key] = RawSheet(name, [])
             continue
         try:
@@ -486,7 +534,7 @@ def _read(
                 "FIC-LIGNES", name, "", detail=f"{thousands(len(rows))} lignes", limite=limite
             )
             rows = []
-        raw.sheets[key] = RawSheet(name, rows, merged, special.get(name, {}))
+        raw.sheets[key] = RawSheet(name, rows, merged, checked.special.get(name, {}))
     return raw
 
 

@@ -315,6 +315,9 @@ def find_header(rows: list[list], lookup: dict[str, str]) -> tuple[int, dict[int
     return best
 
 
+MAX_FILLED = 1_500_000  # cells filled from merged areas, in one sheet
+
+
 def _unmerged(raw: RawSheet, header_index: int, ctx: TypingContext) -> list[list]:
     """The rows, with each merged area below the header filled with its value: a merged
     cell reads as it looks, one value on every line it covers (and a warning)."""
@@ -323,10 +326,12 @@ def _unmerged(raw: RawSheet, header_index: int, ctx: TypingContext) -> list[list
         return raw.rows
     rows = [list(row) for row in raw.rows]
     width = max((len(r) for r in rows), default=0)
+    budget = MAX_FILLED  # thousands of merged areas over the whole sheet would take hours
     for (r0, c0), (r1, c1) in body_merges:
         # within the cells read: an area declared to XFD1048576 fills no more than them
         r1, c1 = min(r1, len(rows) - 1), min(c1, width - 1)
-        if r0 > r1 or c0 > c1:
+        budget -= max(r1 - r0 + 1, 0) * max(c1 - c0 + 1, 0)
+        if r0 > r1 or c0 > c1 or budget < 0:
             continue
         value = rows[r0][c0] if c0 < len(rows[r0]) else ""
         for r in range(r0, r1 + 1):

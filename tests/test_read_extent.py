@@ -110,7 +110,7 @@ def _rewritten(source: Path, target: Path, change) -> Path:
 
 def _depenses_member(path: Path) -> str:
     with zipfile.ZipFile(path) as z:
-        return read._sheet_members(z)["Dépenses"]
+        return dict(read._sheet_members(z))["Dépenses"]
 
 
 @pytest.mark.parametrize(
@@ -152,3 +152,57 @@ def test_a_merged_area_declared_to_the_last_cell_fills_only_the_cells_read(tmp_p
     merged, _ = check_workbook(path)
     assert len(merged.table("depenses").frame) == len(alone.table("depenses").frame)
     assert any(a.code == "VAL-FUSION" for a in merged.anomalies)
+
+
+def _twice(data: bytes) -> bytes:
+    tag = data[data.index('<sheet name="Dépenses"'.encode()) :]
+    return data.replace(b"</sheets>", tag[: tag.index(b"/>") + 2] + b"</sheets>")
+
+
+@pytest.mark.parametrize(
+    ("member", "change", "code"),
+    [
+        ("xl/workbook.xml", _twice, "FIC-CORROMPU"),  # calamine reads the first, a dict the last
+        (
+            "xl/workbook.xml",
+            lambda d: d.replace(
+                b' r:id="rId7"',
+                b' r:id="rId7" relationships:id="rId1" '
+                b'xmlns:relationships="http://schemas.openxmlformats.org/'
+                b'officeDocument/2006/relationships"',
+            ),
+            "FIC-CORROMPU",
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            lambda d: d.replace(
+                b'Target="worksheets/sheet7.xml"', b'Target="worksheets/&#115;heet7.xml"'
+            ),
+            "FIC-CORROMPU",
+        ),
+    ],
+    ids=["deux-feuilles-du-meme-nom", "deux-references", "entite-dans-la-cible"],
+)
+def test_a_structure_calamine_could_read_otherwise_refuses_the_file(tmp_path, member, change, code):
+    from mentorat_budget.anomalies import Anomalies
+
+    path = _rewritten(
+        EXEMPLES[0], tmp_path / "ambigu.xlsx", lambda n, d: change(d) if n == member else d
+    )
+    anomalies = Anomalies(str(path))
+    assert read.read_workbook(path, anomalies) is None
+    assert [(a.code, a.feuille) for a in anomalies] == [(code, "")]
+    assert "structure du classeur ambiguë" in anomalies[0].message
+
+
+def test_an_archive_both_opendocument_and_excel_is_refused(tmp_path):
+    from mentorat_budget.anomalies import Anomalies
+
+    path = tmp_path / "double.xlsx"
+    path.write_bytes(EXEMPLES[0].read_bytes())
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", "<office:document-content/>")
+    anomalies = Anomalies(str(path))
+    assert read.read_workbook(path, anomalies) is None
+    assert [a.code for a in anomalies] == ["FIC-FORMAT"]
