@@ -385,7 +385,8 @@ def _check_zip(
         for info in infos:
             xml = _read_member(archive, info)
             mapped = named.get(info.filename, [])
-            refusal = _measure(xml) if _SHEET_DATA_RE.search(xml) else None
+            holds_cells = b"sheetData" in xml and _SHEET_DATA_RE.search(xml)
+            refusal = _measure(xml) if holds_cells else None
             found.measured.update(mapped)
             if refusal and not mapped:  # calamine should not open it: in case it does
                 anomalies.add(
