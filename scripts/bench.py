@@ -11,7 +11,8 @@ Generates N benchmark-size workbooks with `mentorat-budget exemples --taille ban
 - `mentorat-budget bilan --jobs 1` and `--jobs 2` (wall time, whole command);
 
 and prints each time as a ratio to the floor, with the peak memory (RSS summed over
-the process and its children, sampled every 20 ms).
+the process and its children, sampled every 20 ms). With `--repetitions N`, the floor
+and each bilan are timed N times and the fastest run is kept (pandas runs once).
 """
 
 from __future__ import annotations
@@ -130,6 +131,14 @@ def main() -> None:
     parser.add_argument("--graine", type=int, default=2024)
     parser.add_argument("--sans-pandas", action="store_true", help="skip the openpyxl run")
     parser.add_argument(
+        "--repetitions",
+        type=int,
+        default=1,
+        metavar="N",
+        help="time the floor and each bilan N times, keep the fastest (this machine varies "
+        "by 10 to 20 %% from one run to the next)",
+    )
+    parser.add_argument(
         "--paliers",
         default="",
         metavar="250,500,…",
@@ -142,9 +151,11 @@ def main() -> None:
     print(
         f"Machine : {platform.machine()}, {os.cpu_count()} cœurs, Python "
         f"{platform.python_version()} ; {n} classeurs de {folder}"
+        + (f" ; meilleur de {args.repetitions} passages" if args.repetitions > 1 else "")
     )
 
-    floor, _ = in_process(CALAMINE, folder)
+    runs = max(1, args.repetitions)
+    floor = min(in_process(CALAMINE, folder)[0] for _ in range(runs))
     rows = [("python-calamine, lecture brute (plancher)", floor, 0)]
     if not args.sans_pandas:
         t, _ = in_process(PANDAS, folder)
@@ -162,7 +173,8 @@ def main() -> None:
             "--jobs",
             str(jobs),
         ]
-        t, peak = run_measured(cmd)
+        measured = [run_measured(cmd) for _ in range(runs)]
+        t, peak = min(t for t, _ in measured), max(p for _, p in measured)
         rows.append((f"mentorat-budget bilan --jobs {jobs}", t, peak))
     print(
         f"{'mesure':<44} {'secondes':>9} {'ms/classeur':>12} {'× plancher':>11} {'mémoire max':>12}"
