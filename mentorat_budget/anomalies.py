@@ -53,6 +53,11 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "lignes vides ou inutiles en bas de la feuille",
     ),
     # Sheets and columns.
+    "FEU-ILLISIBLE": (
+        B,
+        "feuille « {feuille} » illisible ({detail}) : aucune de ses lignes n'est lue ; "
+        "enregistrez le classeur à nouveau depuis Excel ou LibreOffice",
+    ),
     "FEU-MANQUANTE": (
         B,
         "feuille « {feuille} » introuvable ; ajoutez-la (copiez-la depuis le modèle) ou "

@@ -313,7 +313,7 @@ def _measure(xml: bytes) -> tuple[str, str] | None:
     try:
         rows, cols = sheet_extent(xml)
     except UnreadableSheet as error:
-        return "FIC-CORROMPU", f"XML illisible : {error}"
+        return "FEU-ILLISIBLE", f"XML illisible : {error}"
     if rows > MAX_ROWS or rows * cols > MAX_CELLS:
         return "FIC-LIGNES", f"{_count(rows, 'ligne')} × {_count(cols, 'colonne')}"
     return None
@@ -519,7 +519,7 @@ def _read(
             raw.sheets[key] = RawSheet(name, [])
             continue
         if fmt in ("xlsx", "xlsm") and name not in checked.measured:  # its XML was not found
-            anomalies.add("FIC-CORROMPU", name, detail="feuille introuvable dans l'archive")
+            anomalies.add("FEU-ILLISIBLE", name, detail="introuvable dans l'archive")
             raw.sheets[key] = RawSheet(name, [])
             continue
         try:

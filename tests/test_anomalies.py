@@ -360,6 +360,33 @@ def test_fic_lignes_stray_cell_far_below(fill, write_fill, tmp_path, check):
     assert list(classeur.tables["mentors"].frame["code"]) == ["M01", "M02"]
 
 
+@covers("FEU-ILLISIBLE")
+def test_feu_illisible_sheet_that_cannot_be_placed_safely(fill, write_fill, tmp_path, check):
+    """A Dépenses sheet whose XML calamine would read (an attribute glued to the cell's
+    reference) but that cannot be measured: the sheet is refused, the rest is read."""
+    source = write_fill(fill)
+    path = tmp_path / "feuille.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w") as zout:
+        member = dict(read._sheet_members(zin))["Dépenses"]
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == member:
+                glued = b'<row r="9000"><c r="A9000" s="1"r="XFD1048576"><v>1</v></c></row>'
+                data = data.replace(b"</sheetData>", glued + b"</sheetData>")
+            zout.writestr(info.filename, data)
+    classeur = check(path)
+    expect(
+        classeur,
+        "FEU-ILLISIBLE",
+        "Dépenses",
+        B,
+        "feuille « Dépenses » illisible (XML illisible : XML mal formé",
+        "aucune de ses lignes n'est lue",
+    )
+    assert classeur.lisible is True
+    assert list(classeur.tables["mentors"].frame["code"]) == ["M01", "M02"]
+
+
 def test_fic_lignes_names_only_the_sheet_over_the_limit(fill, write_fill, check, monkeypatch):
     fill.lignes["depenses"] += [
         {"piece": f"G{i:03d}", "date": D(2024, 12, 1), "categorie": "Communication",

@@ -206,7 +206,8 @@ def annotate(
         raise ValueError("la copie annotée doit être un autre fichier que le classeur lu")
     # A file refused whole has nothing to copy; a refused sheet must not reach openpyxl.
     readable = not {a.code for a in anomalies if not a.feuille} & CODES_FICHIER_ILLISIBLE
-    sheet_refused = any(a.code in ("FIC-LIGNES", "FIC-CORROMPU") for a in anomalies)
+    refusals = ("FIC-LIGNES", "FEU-ILLISIBLE", "FIC-CORROMPU")
+    sheet_refused = any(a.code in refusals for a in anomalies)
     if readable and raw is None:
         raw = read_workbook(source, Anomalies(str(source)))
     if readable and raw is not None and raw.format in ("xlsx", "xlsm") and not sheet_refused:

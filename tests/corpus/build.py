@@ -544,7 +544,7 @@ def cases() -> list[Case]:
              Expect("FIC-LIGNES", "Dépenses"), lus=0)  # fmt: skip
 
     for name, tag, code in (
-        ("r-double", '<c r="A9000" r="XFD1048576"', "FIC-CORROMPU"),
+        ("r-double", '<c r="A9000" r="XFD1048576"', "FEU-ILLISIBLE"),
         ("r-apostrophes", "<c r='XFD1048576'", "FIC-LIGNES"),
         ("r-espaces", '<c r = "XFD1048576"', "FIC-LIGNES"),
         ("r-prefixe", '<x:c xmlns:x="urn:x" r="XFD1048576"', "FIC-LIGNES"),
