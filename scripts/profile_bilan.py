@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Profile of `bilan` in two parts (see docs/performance.md), with cProfile:
 
-    python scripts/profile.py /tmp/mentorat-banc-500 [--nombre 200] [--campagne 2025]
+    python scripts/profile_bilan.py /tmp/mentorat-banc-500 [--nombre 200] [--campagne 2025]
 
 - a worker's reading and typing of 40 workbooks, by own time;
 - the main process: one lot of N workbooks checked, then the bilan written, by
