@@ -85,6 +85,9 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
+_ID_RE = re.compile(r"[A-Za-z0-9_.-]+")  # as every spreadsheet writes them (rId1)
+
+
 class Ambiguous(Exception):
     """A workbook whose sheets calamine might find otherwise than this module does."""
 
@@ -110,6 +113,8 @@ def _elements(xml: bytes, local: str) -> list[dict[str, str]]:
         parser.Parse(xml, True)
     except expat.ExpatError as error:
         raise Ambiguous(f"XML mal formé à la ligne {error.lineno}") from None
+    except (LookupError, ValueError):  # an encoding declared that Python cannot decode
+        raise Ambiguous("encodage du XML inconnu") from None
     return found
 
 
@@ -124,18 +129,26 @@ def _sheet_members(archive: zipfile.ZipFile) -> list[tuple[str, str | None]]:
         return []
     if b"&" in rels:
         raise Ambiguous("entité dans les relations du classeur")
-    targets = {a["Id"]: a["Target"] for a in _elements(rels, "Relationship") if "Id" in a}
+    # calamine stops at the first end of these lists: a second one would be read by us only
+    if len(_elements(rels, "Relationships")) != 1 or len(_elements(workbook, "sheets")) > 1:
+        raise Ambiguous("liste de feuilles ou de relations en double")
+    relations = _elements(rels, "Relationship")
+    if any(not _ID_RE.fullmatch(a.get("Id", "")) for a in relations):
+        raise Ambiguous("identifiant de relation inhabituel")
+    targets = {a["Id"]: a.get("Target", "") for a in relations}
     by_name = {}
     for n in archive.namelist():
         by_name.setdefault(n.replace("\\", "/").lower(), []).append(n)
     members: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
     for attrs in _elements(workbook, "sheet"):
         ids = [v for k, v in attrs.items() if k in ("r:id", "relationships:id")]
         name = attrs.get("name")
-        if name is None or len(ids) != 1:
-            raise Ambiguous(f"feuille « {name} » sans référence unique")
-        if any(name == known for known, _ in members):
+        if name is None or len(ids) != 1 or not _ID_RE.fullmatch(ids[0]):
+            raise Ambiguous(f"feuille « {name or 'sans nom'} » sans référence unique")
+        if name in seen:
             raise Ambiguous(f"deux feuilles nommées « {name} »")
+        seen.add(name)
         target = targets.get(ids[0], "").replace("\\", "/")
         path = target[1:] if target.startswith("/") else "xl/" + target
         found = by_name.get(path.lower(), [])
@@ -162,7 +175,11 @@ class UnreadableSheet(Exception):
     """A worksheet whose cells cannot be placed safely: refused, never given to calamine."""
 
 
-def sheet_extent(xml: bytes) -> tuple[int, int]:
+class TooLarge(UnreadableSheet):
+    """A worksheet written unusually and too large to be measured cell by cell."""
+
+
+def sheet_extent(xml: bytes, budget: list[int] | None = None) -> tuple[int, int]:
     """Rows and columns that calamine would allocate for this worksheet XML (a bound).
 
     The usual layout is proved with two searches and bounded by A1:Z9999 (FAST_BOUND);
@@ -173,6 +190,10 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
     within = rows <= MAX_ROWS and rows * cols <= MAX_CELLS  # a bound of use (MAX_* may vary)
     if within and not _PREFIXED_TAG_RE.search(xml) and not _UNUSUAL_CELL_RE.search(xml):
         return FAST_BOUND
+    if budget is not None:
+        budget[0] -= len(xml)
+        if budget[0] < 0:
+            raise TooLarge(f"{_human(len(xml))} de XML")
     return _sheet_extent_general(xml)
 
 
@@ -235,6 +256,8 @@ def _sheet_extent_general(xml: bytes) -> tuple[int, int]:
         parser.Parse(xml, True)
     except expat.ExpatError as error:
         raise UnreadableSheet(f"XML mal formé à la ligne {error.lineno}") from None
+    except (LookupError, ValueError):  # an encoding declared that Python cannot decode
+        raise UnreadableSheet("encodage du XML inconnu") from None
     return at["rows"], at["cols"]
 
 
@@ -273,8 +296,12 @@ def _ods_too_big(content: bytes, anomalies: Anomalies) -> set[str]:
 # Cells that calamine reads as empty but are not: a formula never calculated (openpyxl
 # writes formulas without their value) and an error (#DIV/0!), in an OOXML sheet. Both
 # searches start from what is rare (a formula, an error type) and look back for its cell.
-_FORMULA_NO_VALUE_RE = re.compile(rb"<f\b[^<>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
-_ERROR_RE = re.compile(rb'\bt="e"[^<>]*>(?:<f\b[^<>]*/>|<f\b[^<>]*>[^<]*</f>)?<v>([^<]*)</v>')
+_FORMULA_NO_VALUE_RE = re.compile(
+    rb"<f\b[^<>]*+(?:/>|>[^<]*+</f>)\s*+(?:<v\s*+/>|<v>\s*+</v>)?+\s*+</c>"
+)
+_ERROR_RE = re.compile(
+    rb'\bt="e"[^<>]{0,256}>(?:<f\b[^<>]{0,256}/>|<f\b[^<>]{0,256}>[^<]*+</f>)?<v>([^<]*+)</v>'
+)
 _CELL_TAG_MAX = 1024  # bytes of a cell's opening tag, at most, looked back for
 _CELL_OPEN_RE = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*')
 
@@ -304,22 +331,34 @@ def special_cells(xml: bytes) -> dict[str, tuple[str, str]]:
     return found
 
 
+def _one_archive(data: bytes, infos: list[zipfile.ZipInfo]) -> bool:
+    """The file is one zip archive from its first byte to its last: the end record (and
+    its comment) closes the file, and the first entry opens it."""
+    end = data.rfind(b"PK\x05\x06")
+    if end < 0 or end + 22 + int.from_bytes(data[end + 20 : end + 22], "little") != len(data):
+        return False
+    return not infos or min(i.header_offset for i in infos) == 0
+
+
 def _count(n: int, noun: str) -> str:
     return f"{thousands(n)} {noun}{'s' if n > 1 else ''}"
 
 
-def _measure(xml: bytes) -> tuple[str, str] | None:
-    """Why calamine must not parse this worksheet (anomaly code, detail), or None."""
+MAX_PARSED_BYTES = 64 * MiB  # of unusual sheet XML parsed by expat, per file
+
+
+def _measure(xml: bytes, budget: list[int]) -> tuple[str, str] | None:
+    """Why calamine must not parse this worksheet (anomaly code, detail), or None.
+    `budget`: bytes of unusual XML the file may still have parsed (expat is slow)."""
     try:
-        rows, cols = sheet_extent(xml)
+        rows, cols = sheet_extent(xml, budget)
+    except TooLarge as error:
+        return "FIC-LIGNES", str(error)
     except UnreadableSheet as error:
         return "FEU-ILLISIBLE", f"XML illisible : {error}"
     if rows > MAX_ROWS or rows * cols > MAX_CELLS:
         return "FIC-LIGNES", f"{_count(rows, 'ligne')} × {_count(cols, 'colonne')}"
     return None
-
-
-_SHEET_DATA_RE = re.compile(rb"<(?:[\w.-]+:)?sheetData[\s/>]")
 
 
 @dataclass
@@ -340,6 +379,9 @@ def _check_zip(
         infos = archive.infolist()
     except ZIP_ERRORS:
         anomalies.add("FIC-CORROMPU", detail="archive zip endommagée ou tronquée")
+        return None
+    if not _one_archive(data, infos):  # Python and calamine could each read another one
+        anomalies.add("FIC-CORROMPU", detail="archive zip précédée ou suivie d'autres données")
         return None
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
@@ -382,11 +424,12 @@ def _check_zip(
             if member is not None:
                 named.setdefault(member, []).append(name)
         # Every member that holds sheet data is measured, that no sheet leads to too.
+        budget = [MAX_PARSED_BYTES]
         for info in infos:
             xml = _read_member(archive, info)
             mapped = named.get(info.filename, [])
-            holds_cells = b"sheetData" in xml and _SHEET_DATA_RE.search(xml)
-            refusal = _measure(xml) if holds_cells else None
+            holds_cells = mapped or b"sheetData" in xml  # calamine accepts any prefix
+            refusal = _measure(xml, budget) if holds_cells else None
             found.measured.update(mapped)
             if refusal and not mapped:  # calamine should not open it: in case it does
                 anomalies.add(

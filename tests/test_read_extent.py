@@ -206,3 +206,63 @@ def test_an_archive_both_opendocument_and_excel_is_refused(tmp_path):
     anomalies = Anomalies(str(path))
     assert read.read_workbook(path, anomalies) is None
     assert [a.code for a in anomalies] == ["FIC-FORMAT"]
+
+
+def test_two_archives_in_one_file_are_refused(tmp_path):
+    """Python's zip reader and calamine's could each read another archive."""
+    from mentorat_budget.anomalies import Anomalies
+
+    path = tmp_path / "deux.xlsx"
+    path.write_bytes(EXEMPLES[0].read_bytes() + EXEMPLES[1].read_bytes())
+    anomalies = Anomalies(str(path))
+    assert read.read_workbook(path, anomalies) is None
+    assert "archive zip précédée ou suivie d'autres données" in anomalies[0].message
+
+
+def test_a_second_list_of_relationships_is_refused(tmp_path):
+    """calamine stops at the end of the first list; an XML parser reads on."""
+    from mentorat_budget.anomalies import Anomalies
+
+    def change(name: str, data: bytes) -> bytes:
+        if name != "xl/_rels/workbook.xml.rels":
+            return data
+        return data.replace(
+            b"<Relationship ", b"<x:Relationships xmlns:x='urn:x'/><Relationship ", 1
+        )
+
+    path = _rewritten(EXEMPLES[0], tmp_path / "relations.xlsx", change)
+    anomalies = Anomalies(str(path))
+    assert read.read_workbook(path, anomalies) is None
+    assert "liste de feuilles ou de relations en double" in anomalies[0].message
+
+
+def test_an_unknown_encoding_is_an_anomaly_not_a_traceback(tmp_path):
+    from mentorat_budget.anomalies import Anomalies
+
+    member = _depenses_member(EXEMPLES[0])
+
+    def change(name: str, data: bytes) -> bytes:
+        if name == member:  # and unusual, so that it is parsed
+            data = data.replace(b'encoding="UTF-8"', b'encoding="bogus"')
+            return data.replace(b"</sheetData>", b"<row><c><v>1</v></c></row></sheetData>")
+        return data
+
+    path = _rewritten(EXEMPLES[0], tmp_path / "encodage.xlsx", change)
+    anomalies = Anomalies(str(path))
+    raw = read.read_workbook(path, anomalies)
+    assert raw is not None and raw.sheets["depenses"].rows == []
+    assert [(a.code, a.feuille) for a in anomalies] == [("FEU-ILLISIBLE", "Dépenses")]
+    assert "encodage du XML inconnu" in anomalies[0].message
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b'<c r="A1" t="s"><v>' + b't="e" ' * 40_000 + b"</v></c>", b"<f>1</f>" + b" " * 100_000],
+    ids=["types-erreur", "espaces-apres-formule"],
+)
+def test_the_formula_and_error_searches_take_linear_time(payload):
+    import time
+
+    start = time.perf_counter()
+    read.special_cells(sheet("") + payload)
+    assert time.perf_counter() - start < 1.0
