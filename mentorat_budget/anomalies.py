@@ -49,8 +49,8 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
     ),
     "FIC-LIGNES": (
         B,
-        "feuille trop grande ({detail}) ; la limite est de {limite} lignes : supprimez les "
-        "lignes vides ou inutiles en bas de la feuille",
+        "feuille trop grande ({detail}) ; la limite est de {limite} : supprimez les lignes "
+        "et colonnes vides ou inutiles, en bas et à droite de la feuille",
     ),
     # Sheets and columns.
     "FEU-ILLISIBLE": (

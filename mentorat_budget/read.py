@@ -64,6 +64,11 @@ class RawWorkbook:
     sheets: dict[str, RawSheet] = field(default_factory=dict)  # schema key -> sheet
 
 
+def limits() -> str:
+    """The limits of one sheet, as FIC-LIGNES states them."""
+    return f"{thousands(MAX_ROWS)} lignes et {thousands(MAX_CELLS)} cellules"
+
+
 def _human(size: int) -> str:
     return f"{size / MiB:.0f} Mo" if size >= MiB else f"{size / 1024:.0f} Ko"
 
@@ -288,7 +293,7 @@ def _ods_too_big(content: bytes, anomalies: Anomalies) -> set[str]:
                 name,
                 "",
                 detail=f"{thousands(rows)} lignes",
-                limite=thousands(MAX_ROWS),
+                limite=limits(),
             )
     return too_big
 
@@ -442,7 +447,7 @@ def _check_zip(
                     found.too_big.add(name)
                     if key_of(name) is not None:
                         code, detail = refusal
-                        extra = {"limite": thousands(MAX_ROWS)} if code == "FIC-LIGNES" else {}
+                        extra = {"limite": limits()} if code == "FIC-LIGNES" else {}
                         anomalies.add(code, name, "", detail=detail, **extra)
                 elif key_of(name) is not None:
                     found.special[name] = special_cells(xml)
@@ -542,8 +547,8 @@ def _read(
     if fmt in ("xlsx", "xlsm") and names != checked.sheet_names:
         anomalies.add(
             "FIC-CORROMPU",
-            detail="structure du classeur ambiguë : feuilles "
-            "lues autrement que celles qui ont été mesurées",
+            detail="structure du classeur ambiguë : la liste des feuilles ne se lit pas "
+            "de la même façon selon le lecteur",
         )
         return None
     if establishment and our_output(data) == "sortie":
@@ -573,7 +578,7 @@ def _read(
             anomalies.add("FIC-CORROMPU", name, detail=_reason(e))
             return None
         if len(rows) > MAX_ROWS:  # .ods and .xls are bounded here, after the size checks
-            limite = thousands(MAX_ROWS)
+            limite = limits()
             anomalies.add(
                 "FIC-LIGNES", name, "", detail=f"{thousands(len(rows))} lignes", limite=limite
             )

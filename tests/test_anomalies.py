@@ -353,7 +353,8 @@ def test_fic_lignes_stray_cell_far_below(fill, write_fill, tmp_path, check):
         "Dépenses",
         B,
         "feuille trop grande (1\u202f000\u202f000 lignes",
-        "la limite est de 50\u202f000 lignes : supprimez les lignes vides ou inutiles",
+        "la limite est de 50\u202f000 lignes et 1\u202f500\u202f000 cellules : supprimez les "
+        "lignes et colonnes vides ou inutiles",
     )
     assert anomaly.cellule == ""
     assert classeur.lisible is True
@@ -395,7 +396,7 @@ def test_fic_lignes_names_only_the_sheet_over_the_limit(fill, write_fill, check,
     ]  # fmt: skip
     monkeypatch.setattr(read, "MAX_ROWS", 12)
     classeur = check(write_fill(fill))
-    expect(classeur, "FIC-LIGNES", "Dépenses", B, "la limite est de 12 lignes")
+    expect(classeur, "FIC-LIGNES", "Dépenses", B, "la limite est de 12 lignes et")
 
 
 def test_unknown_campaign_checked_with_the_latest_rules(fill, write_fill):
