@@ -97,29 +97,38 @@ class Ambiguous(Exception):
     """A workbook whose sheets calamine might find otherwise than this module does."""
 
 
+def _parse_xml(xml: bytes, error: type[Exception], start, end=None, namespaces=False) -> None:
+    """Parse with expat and these handlers. A DOCTYPE (so no entity is ever expanded),
+    malformed XML or an encoding Python cannot decode raise `error`, with a French reason."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate(namespace_separator=" ") if namespaces else expat.ParserCreate()
+
+    def no_doctype(*_args) -> None:
+        raise error("déclaration de type de document (DOCTYPE)")
+
+    parser.StartElementHandler = start
+    if end is not None:
+        parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = no_doctype
+    try:
+        parser.Parse(xml, True)
+    except expat.ExpatError as failure:
+        raise error(f"XML mal formé à la ligne {failure.lineno}") from None
+    except (LookupError, ValueError):
+        raise error("encodage du XML inconnu") from None
+
+
 def _elements(xml: bytes, local: str) -> list[dict[str, str]]:
     """The attributes (qualified names as written, entities decoded) of every element of
     this local name, as an XML parser sees them (comments and `>` in values included)."""
-    from xml.parsers import expat
-
-    parser = expat.ParserCreate()
     found: list[dict[str, str]] = []
 
     def start(name: str, attrs: dict[str, str]) -> None:
         if name.rpartition(":")[2] == local:
             found.append(attrs)
 
-    def no_doctype(*_args) -> None:
-        raise Ambiguous("déclaration de type de document")
-
-    parser.StartElementHandler = start
-    parser.StartDoctypeDeclHandler = no_doctype
-    try:
-        parser.Parse(xml, True)
-    except expat.ExpatError as error:
-        raise Ambiguous(f"XML mal formé à la ligne {error.lineno}") from None
-    except (LookupError, ValueError):  # an encoding declared that Python cannot decode
-        raise Ambiguous("encodage du XML inconnu") from None
+    _parse_xml(xml, Ambiguous, start)
     return found
 
 
@@ -216,9 +225,6 @@ def _sheet_extent_general(xml: bytes) -> tuple[int, int]:
     by a row's `r` (here never backwards) and moves on at each row's end, which also
     brings the column back to A (here only for a row with children: calamine may see
     `<row/>` as neither start nor end)."""
-    from xml.parsers import expat
-
-    parser = expat.ParserCreate(namespace_separator=" ")
     at = {"row": 1, "col": 1, "rows": 0, "cols": 0}
     open_rows: list[bool] = []  # per row element open: has it children?
 
@@ -251,18 +257,7 @@ def _sheet_extent_general(xml: bytes) -> tuple[int, int]:
             if open_rows.pop():
                 at["col"] = 1
 
-    def no_doctype(*_args) -> None:
-        raise UnreadableSheet("déclaration de type de document (DOCTYPE)")
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.StartDoctypeDeclHandler = no_doctype
-    try:
-        parser.Parse(xml, True)
-    except expat.ExpatError as error:
-        raise UnreadableSheet(f"XML mal formé à la ligne {error.lineno}") from None
-    except (LookupError, ValueError):  # an encoding declared that Python cannot decode
-        raise UnreadableSheet("encodage du XML inconnu") from None
+    _parse_xml(xml, UnreadableSheet, start, end, namespaces=True)
     return at["rows"], at["cols"]
 
 
