@@ -13,6 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,10 +149,36 @@ def _run(tasks: list[tuple], jobs: int, progress: Callable[[int], None]) -> Iter
             progress(1)
         return
     chunk = max(1, min(16, len(tasks) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=tune_gc) as pool:
-        for result in pool.map(_worker, tasks, chunksize=chunk):
-            yield result
-            progress(1)
+    done = 0
+    while done < len(tasks):
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=tune_gc) as pool:
+                for result in pool.map(_worker, tasks[done:], chunksize=chunk):
+                    yield result
+                    done += 1
+                    progress(1)
+        except BrokenProcessPool:
+            # A reader died (a file that made a library abort): the files it may have held
+            # are read again one by one, each in its own process; then the pool goes on.
+            for task in tasks[done : done + 2 * jobs * chunk]:
+                yield _isolated(task)
+                done += 1
+                progress(1)
+
+
+def _isolated(task: tuple) -> Parsed | None:
+    """One file read in a process of its own; if that process dies, the file says so."""
+    try:
+        with ProcessPoolExecutor(max_workers=1, initializer=tune_gc) as pool:
+            return pool.submit(_worker, task).result()
+    except BrokenProcessPool:
+        path, fichier, _rules = task
+        parsed = Parsed(Path(path), fichier, Anomalies(fichier))
+        parsed.anomalies.add(
+            "FIC-CORROMPU", detail="la lecture de ce fichier a arrêté le processus qui le lisait"
+        )
+        parsed.sha256 = _sha256(path)
+        return parsed
 
 
 def majority_campaign(declared: Counter) -> int | None:

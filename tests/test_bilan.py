@@ -557,6 +557,37 @@ def test_a_lot_that_trips_a_bug_is_checked_workbook_by_workbook(tmp_path, monkey
     assert "erreur interne ZeroDivisionError" in results[1].anomalies[0].message
 
 
+def test_a_file_that_kills_its_reader_costs_only_itself(tmp_path, monkeypatch):
+    """With --jobs 2, a file that makes a library abort its process (calamine on a grid it
+    cannot allocate) is reported on its own; the other files are read."""
+    import os
+
+    from mentorat_budget import batch
+    from mentorat_budget.examples import write_examples
+    from mentorat_budget.rules import for_campagne
+
+    rules = for_campagne(2024)
+    folder = tmp_path / "lot"
+    folder.mkdir()
+    write_examples(folder, 5, 13, rules)
+    expected, _ = batch.run_batch(batch.discover([folder]), rules, jobs=1)
+    victim = expected[2].fichier
+    real = batch.parse_one
+
+    def aborting(path, fichier, rules):
+        if fichier == victim:
+            os._exit(134)  # dies as an abort does (in a worker forked with this patch)
+        return real(path, fichier, rules)
+
+    monkeypatch.setattr(batch, "parse_one", aborting)
+    results, _ = batch.run_batch(batch.discover([folder]), rules, jobs=2)
+    others = [r for r in results if r.fichier != victim]
+    assert _comparable(others) == _comparable([r for r in expected if r.fichier != victim])
+    (dead,) = [r for r in results if r.fichier == victim]
+    assert dead.statut == "Illisible" and dead.sha256 == expected[2].sha256
+    assert "la lecture de ce fichier a arrêté le processus" in dead.anomalies[0].message
+
+
 def test_a_folder_led_by_another_campaign_is_checked_with_the_majoritys_rules(
     tmp_path, monkeypatch
 ):
