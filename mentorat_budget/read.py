@@ -119,14 +119,16 @@ def _parse_xml(xml: bytes, error: type[Exception], start, end=None, namespaces=F
         raise error("encodage du XML inconnu") from None
 
 
-def _elements(xml: bytes, local: str) -> list[dict[str, str]]:
-    """The attributes (qualified names as written, entities decoded) of every element of
-    this local name, as an XML parser sees them (comments and `>` in values included)."""
-    found: list[dict[str, str]] = []
+def _elements(xml: bytes, *locals_: str) -> dict[str, list[dict[str, str]]]:
+    """Per local name, the attributes (qualified names as written, entities decoded) of
+    every element of that name, as an XML parser sees them (comments and `>` in values
+    included), in one parse."""
+    found: dict[str, list[dict[str, str]]] = {name: [] for name in locals_}
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        if name.rpartition(":")[2] == local:
-            found.append(attrs)
+        local = name.rpartition(":")[2]
+        if local in found:
+            found[local].append(attrs)
 
     _parse_xml(xml, Ambiguous, start)
     return found
@@ -144,9 +146,11 @@ def _sheet_members(archive: zipfile.ZipFile) -> list[tuple[str, str | None]]:
     if b"&" in rels:
         raise Ambiguous("entité dans les relations du classeur")
     # calamine stops at the first end of these lists: a second one would be read by us only
-    if len(_elements(rels, "Relationships")) != 1 or len(_elements(workbook, "sheets")) > 1:
+    in_rels = _elements(rels, "Relationships", "Relationship")
+    in_workbook = _elements(workbook, "sheets", "sheet")
+    if len(in_rels["Relationships"]) != 1 or len(in_workbook["sheets"]) > 1:
         raise Ambiguous("liste de feuilles ou de relations en double")
-    relations = _elements(rels, "Relationship")
+    relations = in_rels["Relationship"]
     if any(not _ID_RE.fullmatch(a.get("Id", "")) for a in relations):
         raise Ambiguous("identifiant de relation inhabituel")
     targets = {a["Id"]: a.get("Target", "") for a in relations}
@@ -155,7 +159,7 @@ def _sheet_members(archive: zipfile.ZipFile) -> list[tuple[str, str | None]]:
         by_name.setdefault(n.replace("\\", "/").lower(), []).append(n)
     members: list[tuple[str, str | None]] = []
     seen: set[str] = set()
-    for attrs in _elements(workbook, "sheet"):
+    for attrs in in_workbook["sheet"]:
         ids = [v for k, v in attrs.items() if k in ("r:id", "relationships:id")]
         name = attrs.get("name")
         if name is None or len(ids) != 1 or not _ID_RE.fullmatch(ids[0]):
