@@ -486,13 +486,10 @@ def test_each_workbook_counts_the_same_alone_or_in_a_lot(tmp_path):
     """The lot is checked at once: every workbook's figures, rejected parts and anomalies
     must be what it gets alone (codes P01, M01… repeat across workbooks)."""
     from mentorat_budget.batch import discover, run_batch
-    from mentorat_budget.examples import write_examples
     from mentorat_budget.rules import for_campagne
 
     rules = for_campagne(2024)
-    folder = tmp_path / "lot"
-    folder.mkdir()
-    write_examples(folder, 4, 31, rules)
+    folder, _ = _samples(tmp_path, 4, 31)
     (folder / "casse.xlsx").write_bytes(b"PK\x03\x04")  # an unreadable one in the middle
     together, _ = run_batch(discover([folder]), rules, jobs=1)
     for result in together:
@@ -510,17 +507,24 @@ def _comparable(results) -> list[tuple]:
     ]
 
 
+def _samples(tmp_path: Path, nombre: int, graine: int) -> tuple[Path, list]:
+    """A folder of sample workbooks of 2024, and the files of the batch in it."""
+    from mentorat_budget.batch import discover
+    from mentorat_budget.examples import write_examples
+    from mentorat_budget.rules import for_campagne
+
+    folder = tmp_path / "lot"
+    folder.mkdir()
+    write_examples(folder, nombre, graine, for_campagne(2024))
+    return folder, discover([folder])
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_lots_of_any_size_give_the_same_results(tmp_path, monkeypatch, jobs):
     """The workbooks are checked CHUNK at a time while the workers read on."""
     from mentorat_budget import batch
-    from mentorat_budget.examples import write_examples
-    from mentorat_budget.rules import for_campagne
 
-    rules = for_campagne(2024)
-    folder = tmp_path / "lot"
-    folder.mkdir()
-    write_examples(folder, 5, 7, rules)
+    folder, _ = _samples(tmp_path, 5, 7)
     (folder / "casse.xlsx").write_bytes(b"PK\x03\x04")
     whole, _ = batch.run_batch(batch.discover([folder]), None, jobs=1)
     monkeypatch.setattr(batch, "CHUNK", 2)
@@ -533,14 +537,11 @@ def test_lots_of_any_size_give_the_same_results(tmp_path, monkeypatch, jobs):
 def test_a_lot_that_trips_a_bug_is_checked_workbook_by_workbook(tmp_path, monkeypatch):
     """One workbook that trips a bug in the lot's checks costs only itself."""
     from mentorat_budget import batch
-    from mentorat_budget.examples import write_examples
     from mentorat_budget.rules import for_campagne
 
     rules = for_campagne(2024)
-    folder = tmp_path / "lot"
-    folder.mkdir()
-    write_examples(folder, 3, 11, rules)
-    expected, _ = batch.run_batch(batch.discover([folder]), rules, jobs=1)
+    _, files = _samples(tmp_path, 3, 11)
+    expected, _ = batch.run_batch(files, rules, jobs=1)
     victim = expected[1].fichier
     real = batch.results_of
 
@@ -550,7 +551,7 @@ def test_a_lot_that_trips_a_bug_is_checked_workbook_by_workbook(tmp_path, monkey
         return real(lot)
 
     monkeypatch.setattr(batch, "results_of", buggy)
-    results, _ = batch.run_batch(batch.discover([folder]), rules, jobs=1)
+    results, _ = batch.run_batch(files, rules, jobs=1)
     assert _comparable([results[0], results[2]]) == _comparable([expected[0], expected[2]])
     assert results[1].statut == "Illisible"
     assert [a.code for a in results[1].anomalies] == ["FIC-CORROMPU"]
@@ -563,14 +564,11 @@ def test_a_file_that_kills_its_reader_costs_only_itself(tmp_path, monkeypatch):
     import os
 
     from mentorat_budget import batch
-    from mentorat_budget.examples import write_examples
     from mentorat_budget.rules import for_campagne
 
     rules = for_campagne(2024)
-    folder = tmp_path / "lot"
-    folder.mkdir()
-    write_examples(folder, 5, 13, rules)
-    expected, _ = batch.run_batch(batch.discover([folder]), rules, jobs=1)
+    _, files = _samples(tmp_path, 5, 13)
+    expected, _ = batch.run_batch(files, rules, jobs=1)
     victim = expected[2].fichier
     real = batch.parse_one
 
@@ -580,7 +578,7 @@ def test_a_file_that_kills_its_reader_costs_only_itself(tmp_path, monkeypatch):
         return real(path, fichier, rules)
 
     monkeypatch.setattr(batch, "parse_one", aborting)
-    results, _ = batch.run_batch(batch.discover([folder]), rules, jobs=2)
+    results, _ = batch.run_batch(files, rules, jobs=2)
     others = [r for r in results if r.fichier != victim]
     assert _comparable(others) == _comparable([r for r in expected if r.fichier != victim])
     (dead,) = [r for r in results if r.fichier == victim]
