@@ -22,7 +22,7 @@ import pandas as pd
 from . import eligibility, figures
 from .anomalies import Anomalies, Anomaly, Gravite
 from .lot import Lot
-from .read import SUFFIXES, our_output
+from .read import SUFFIXES, OurOutput
 from .rules import Rules, campagnes_connues, for_campagne
 from .validate import Parsed
 from .verify import DOUBLON, ILLISIBLE, check_lot, parse, statut
@@ -113,10 +113,10 @@ def parse_one(path: Path, fichier: str, rules: Rules | None) -> Parsed | None:
 
     Never raises on bad input: an unexpected error becomes an anomaly of the file.
     """
-    if our_output(path):  # a bilan, fiche, notification or annotated copy left in a folder
-        return None
     try:
-        parsed = parse(path, rules, fichier)
+        parsed = parse(path, rules, fichier, skip_ours=True)
+    except OurOutput:  # a bilan, fiche, notification or annotated copy left in a folder
+        return None
     except Exception as error:  # a bug must not stop the batch: report it on the file
         parsed = Parsed(Path(path), fichier, Anomalies(fichier))
         parsed.anomalies.add(

@@ -372,12 +372,14 @@ class ZipFindings:
     measured: set[str] = field(default_factory=set)  # sheets whose XML was measured
     too_big: set[str] = field(default_factory=set)  # sheets over the limits
     special: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # per sheet
+    output: str = ""  # what our_output says of it, from the members read here
 
 
 def _check_zip(
-    data: bytes, anomalies: Anomalies, key_of: Callable[[str], str | None]
+    data: bytes, anomalies: Anomalies, key_of: Callable[[str], str | None], skip_ours: bool
 ) -> ZipFindings | None:
-    """What a zip workbook is and holds, checked before parsing; None if refused."""
+    """What a zip workbook is and holds, checked before parsing; None if refused.
+    Raises OurOutput for a file this tool wrote, with `skip_ours`."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -387,6 +389,9 @@ def _check_zip(
     if not _one_archive(data, infos):  # Python and calamine could each read another one
         anomalies.add("FIC-CORROMPU", detail="archive zip précédée ou suivie d'autres données")
         return None
+    output = _custom_output(archive)
+    if skip_ours and output:
+        raise OurOutput(output)
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > MAX_MEMBER_BYTES or (
@@ -420,6 +425,7 @@ def _check_zip(
         anomalies.add("FIC-FORMAT", detail="archive zip sans classeur")
         return None
     found = ZipFindings("xlsm" if any(n.endswith("vbaProject.bin") for n in names) else "xlsx")
+    found.output = output
     try:
         sheets = _sheet_members(archive)
         found.sheet_names = [name for name, _ in sheets]
@@ -496,9 +502,17 @@ def schema_key(name: str) -> str | None:
     return sheet.key if sheet is not None and norm(name) not in IGNORED_SHEETS else None
 
 
-def read_workbook(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
-    """Read the sheets the schema knows; None when the file cannot be read at all."""
-    return _read(Path(path), anomalies, schema_key, establishment=True)
+class OurOutput(Exception):
+    """A file this tool wrote (bilan, fiche, notification, annotated copy), when asked
+    to skip them."""
+
+
+def read_workbook(
+    path: Path, anomalies: Anomalies, skip_ours: bool = False
+) -> RawWorkbook | None:
+    """Read the sheets the schema knows; None when the file cannot be read at all.
+    With `skip_ours`, raises OurOutput for a file this tool wrote, before parsing it."""
+    return _read(Path(path), anomalies, schema_key, establishment=True, skip_ours=skip_ours)
 
 
 def read_any(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
@@ -511,6 +525,7 @@ def _read(
     anomalies: Anomalies,
     key_of: Callable[[str], str | None],
     establishment: bool = False,
+    skip_ours: bool = False,
 ):
     import python_calamine
 
@@ -528,7 +543,7 @@ def _read(
         return None
     checked = ZipFindings(fmt)
     if fmt == "zip":
-        checked = _check_zip(data, anomalies, key_of)
+        checked = _check_zip(data, anomalies, key_of, skip_ours)
         if checked is None:
             return None
         fmt = checked.format
@@ -550,7 +565,7 @@ def _read(
             "de la même façon selon le lecteur",
         )
         return None
-    if establishment and our_output(data) == "sortie":
+    if establishment and checked.output == "sortie":
         anomalies.add(
             "FIC-FORMAT",
             detail="bilan, fiche ou notification écrit par "
@@ -601,13 +616,21 @@ def our_output(source: Path | bytes) -> str:
     """What this tool wrote, by its document property: "sortie" (a bilan, fiche or
     notification), "copie" (an annotated copy), or "" for any other file. Reads only the
     zip's directory and its small custom-properties part."""
-    from .write.xlsx import ANNOTATED_PROPERTY, OUTPUT_PROPERTY
-
     try:
         opened = io.BytesIO(source) if isinstance(source, bytes) else source
         with zipfile.ZipFile(opened) as archive:
-            info = archive.getinfo("docProps/custom.xml")
-            custom = archive.read(info) if info.file_size < 1_000_000 else b""
+            return _custom_output(archive)
+    except ZIP_ERRORS:
+        return ""
+
+
+def _custom_output(archive: zipfile.ZipFile) -> str:
+    """our_output, of an archive already open."""
+    from .write.xlsx import ANNOTATED_PROPERTY, OUTPUT_PROPERTY
+
+    try:
+        info = archive.getinfo("docProps/custom.xml")
+        custom = archive.read(info) if info.file_size < 1_000_000 else b""
     except ZIP_ERRORS:
         return ""
     if OUTPUT_PROPERTY.encode() in custom:

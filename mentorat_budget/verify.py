@@ -21,12 +21,15 @@ from .validate import Parsed, Table, validate
 VALIDE, A_CORRIGER, ILLISIBLE, DOUBLON = "Valide", "À corriger", "Illisible", "Doublon"
 
 
-def parse(path: Path, rules: Rules | None = None, fichier: str | None = None) -> Parsed:
+def parse(
+    path: Path, rules: Rules | None = None, fichier: str | None = None, skip_ours: bool = False
+) -> Parsed:
     """Read and type one workbook. With `rules=None`, the rules are those of the campaign
-    the workbook declares when they exist, else those of the latest campaign."""
+    the workbook declares when they exist, else those of the latest campaign. With
+    `skip_ours`, raises read.OurOutput for a file this tool wrote."""
     fichier = fichier or str(path)
     anomalies = Anomalies(fichier)
-    raw = read_workbook(Path(path), anomalies)
+    raw = read_workbook(Path(path), anomalies, skip_ours)
     return validate(raw, Parsed(Path(path), fichier, anomalies), rules or _rules_of_campaign)
 
 
