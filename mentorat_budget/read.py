@@ -507,9 +507,7 @@ class OurOutput(Exception):
     to skip them."""
 
 
-def read_workbook(
-    path: Path, anomalies: Anomalies, skip_ours: bool = False
-) -> RawWorkbook | None:
+def read_workbook(path: Path, anomalies: Anomalies, skip_ours: bool = False) -> RawWorkbook | None:
     """Read the sheets the schema knows; None when the file cannot be read at all.
     With `skip_ours`, raises OurOutput for a file this tool wrote, before parsing it."""
     return _read(Path(path), anomalies, schema_key, establishment=True, skip_ours=skip_ours)

@@ -111,15 +111,19 @@ def pack(column: Column, data: list) -> object:
     """Typed values (None where missing) -> a compact column: numpy arrays for numbers,
     booleans and dates, a list for text. Cheap to send between processes."""
     kind = column.kind
-    if kind in (Kind.MONEY, Kind.INT, Kind.YEAR):
-        mask = np.fromiter((x is None for x in data), bool, len(data))
-        values = np.fromiter((0 if x is None else x for x in data), np.int64, len(data))
-        return ("Int64", values, mask)
-    if kind is Kind.BOOL:
-        mask = np.fromiter((x is None for x in data), bool, len(data))
-        return ("boolean", np.fromiter((bool(x) for x in data), bool, len(data)), mask)
+    if kind in (Kind.MONEY, Kind.INT, Kind.YEAR, Kind.BOOL):
+        if None in data:
+            mask = np.array([x is None for x in data], bool)
+            data = [0 if x is None else x for x in data]
+        else:  # the usual column: no missing value
+            mask = np.zeros(len(data), bool)
+        if kind is Kind.BOOL:
+            return ("boolean", np.array(data, bool), mask)
+        return ("Int64", np.array(data, np.int64), mask)
     if kind is Kind.NUMBER:
-        return np.fromiter((np.nan if x is None else x for x in data), np.float64, len(data))
+        if None in data:
+            data = [np.nan if x is None else x for x in data]
+        return np.array(data, np.float64)
     if kind is Kind.DATE:  # via day numbers: numpy converts date objects slowly
         days = [_NAT if x is None else x.toordinal() - _EPOCH_ORDINAL for x in data]
         return np.array(days, np.int64).view("datetime64[D]").astype("datetime64[s]")
@@ -195,19 +199,15 @@ def _report(
     )
 
 
-def _below_minimum(column: Column, value: object) -> bool:
-    if column.minimum == "ge0":
-        return value < 0  # type: ignore[operator]
-    if column.minimum == "gt0":
-        return value <= 0  # type: ignore[operator]
-    return column.minimum == "ge1" and value < 1  # type: ignore[operator]
+# A value below the column's minimum (by the minimum's name)
+BELOW = {"ge0": lambda x: x < 0, "gt0": lambda x: x <= 0, "ge1": lambda x: x < 1}
 
 
 def _check_minimum(
     ctx: TypingContext, sheet: str, cell: str, column: Column, value: object
 ) -> bool:
     """Report a value below the column's minimum; True when the value stays usable."""
-    if not column.minimum or value is None or not _below_minimum(column, value):
+    if not column.minimum or value is None or not BELOW[column.minimum](value):
         return True
     code = MINIMUM_CODES[column.minimum]
     shown = v.euros(value) if column.kind is Kind.MONEY else value  # type: ignore[arg-type]
@@ -288,11 +288,10 @@ def _column_values(
                 _report(ctx, sheet, f"{letter}{ligne}", column, raw, err)
                 out.append(None)
     if column.minimum:
-        for i, value in enumerate(out):
-            if (
-                value is not None
-                and not missing[i]
-                and not _check_minimum(ctx, sheet, f"{letter}{rows[i]}", column, value)
+        below = BELOW[column.minimum]
+        for i in [i for i, x in enumerate(out) if x is not None and below(x)]:
+            if not missing[i] and not _check_minimum(
+                ctx, sheet, f"{letter}{rows[i]}", column, out[i]
             ):
                 out[i] = None
     return out, missing
@@ -376,10 +375,16 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
             )
     indexes = list(positions.values())
     rows = _unmerged(raw, header_index, ctx)
-    body = [
+    first = indexes[0] if indexes else 0
+    body = [  # a row whose first column read is filled is kept without a call
         (r + 1, row)
         for r, row in enumerate(rows[header_index + 1 :], start=header_index + 1)
-        if not _is_blank(row, indexes)
+        if (
+            first < len(row)
+            and (cell := row[first]) is not None
+            and (cell.__class__ is not str or cell.strip())
+        )
+        or not _is_blank(row, indexes)
     ]
     lignes = [ligne for ligne, _ in body]
     width = max((len(row) for _, row in body), default=0)
@@ -399,12 +404,13 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
         table.letters[column.key] = letter
         raws = by_column[i] if i < len(by_column) else [""] * len(body)
         typed, missing = _column_values(column, raws, lignes, letter, raw.name, ctx)
-        for ligne, is_missing in zip(lignes, missing, strict=True) if raw.special else ():
+        specials = raw.special and True in missing
+        for ligne, is_missing in zip(lignes, missing, strict=True) if specials else ():
             cell = f"{letter}{ligne}"
             if is_missing and cell in raw.special:  # calamine reads these as empty
                 code, shown = raw.special[cell]
                 ctx.anomalies.add(code, raw.name, cell, shown, colonne=column.header)
-        if column.required and column.missing_code:
+        if column.required and column.missing_code and True in missing:
             for ligne, is_missing in zip(lignes, missing, strict=True):
                 if is_missing and f"{letter}{ligne}" not in raw.special:
                     ctx.anomalies.add(
