@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,7 +83,7 @@ class Masker:
         self.heads = {w[:k] for w in self.words for k in range(1, len(w))}
 
     def _spans(self, text: str) -> list[tuple[int, int]]:
-        words = {token.upper() for token in _TOKEN.findall(text)}
+        words = set(map(str.upper, _TOKEN.findall(text)))
         if words.isdisjoint(self.words) and words.isdisjoint(self.heads):
             return []  # most texts: no word is a code or its first piece
         tokens = list(_TOKEN.finditer(text))
@@ -118,6 +118,18 @@ class Masker:
         ):
             return MASK
         return self.text(text)
+
+
+def _maskers() -> Callable[[Resultat], Masker]:
+    """A workbook's Masker, built once for the sheets that mask its texts."""
+    built: dict[int, Masker] = {}
+
+    def of(result: Resultat) -> Masker:
+        if id(result) not in built:
+            built[id(result)] = Masker(result.codes_personnels)
+        return built[id(result)]
+
+    return of
 
 
 def _eligible_categories(rules: Rules):
@@ -423,14 +435,14 @@ REJET_COLUMNS = [
 ]
 
 
-def _sheet_rejets(wb, fmt, results, rules) -> Placed:
+def _sheet_rejets(wb, fmt, results, rules, maskers) -> Placed:
     ws = wb.add_worksheet("Dépenses inéligibles")
     labels = {c.code: c.libelle for c in rules.categories}
     rows = []
     for r in results:
         if not r.in_totals:
             continue
-        mask = Masker(r.codes_personnels)
+        mask = maskers(r)
         for x in r.rejets:
             rows.append(
                 [
@@ -465,11 +477,11 @@ ANOMALY_COLUMNS = [
 ]
 
 
-def _sheet_anomalies(wb, fmt, results) -> Placed:
+def _sheet_anomalies(wb, fmt, results, maskers) -> Placed:
     ws = wb.add_worksheet("Anomalies")
     rows = []
     for r in results:
-        mask = Masker(r.codes_personnels)
+        mask = maskers(r)
         for a in sorted_anomalies(r.anomalies):
             rows.append(
                 [
@@ -875,14 +887,15 @@ def write_bilan(target: Path, results: list[Resultat], rules: Rules, run: Run) -
     title = f"Bilan du Plan mentorat au lycée professionnel — campagne {rules.campagne}"
     with output_workbook(target, title, rules.campagne, "bilan") as wb:
         fmt = Formats(wb)
+        maskers = _maskers()
         synthese = wb.add_worksheet("Synthèse")
         placed = {
             "Établissements": _sheet_etablissements(wb, fmt, results, rules, run),
             "Académies": _sheet_academies(wb, fmt, results),
             "Filières": _sheet_filieres(wb, fmt, totals),
             "Partenaires": _sheet_partenaires(wb, fmt, results),
-            "Dépenses inéligibles": _sheet_rejets(wb, fmt, results, rules),
-            "Anomalies": _sheet_anomalies(wb, fmt, results),
+            "Dépenses inéligibles": _sheet_rejets(wb, fmt, results, rules, maskers),
+            "Anomalies": _sheet_anomalies(wb, fmt, results, maskers),
         }
         _sheet_controles(wb, fmt, results, totals, placed, run)
         _sheet_parametres(wb, fmt, rules, run, len(results))
