@@ -83,11 +83,42 @@ def _unescape(raw: bytes) -> str:
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """The member's bytes, never more than its declared size (a lying header is cut)."""
+    # the archive is read from bytes in memory (getvalue shares them, no copy)
+    data = archive.fp.getvalue() if isinstance(archive.fp, io.BytesIO) else None
+    if data is not None and info.compress_type in _INFLATED and not info.flag_bits & 1:
+        return _inflate(data, info)
     with archive.open(info) as f:
         data = f.read(info.file_size + 1)
     if len(data) > info.file_size:
         raise zipfile.BadZipFile("taille déclarée inexacte")
     return data
+
+
+_INFLATED = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+
+
+def _inflate(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """_read_member straight from the archive's bytes: zipfile's checks (local header,
+    name, size, CRC) at a third of its cost per member (a workbook has about 35)."""
+    start = info.header_offset
+    header = data[start : start + 30]
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile("en-tête local manquant")
+    name_len = int.from_bytes(header[26:28], "little")
+    begin = start + 30 + name_len + int.from_bytes(header[28:30], "little")
+    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+    if data[start + 30 : start + 30 + name_len] != info.orig_filename.encode(encoding):
+        raise zipfile.BadZipFile("nom différent dans l'en-tête local")
+    raw = memoryview(data)[begin : begin + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        out = bytes(raw[: info.file_size + 1])
+    else:
+        out = zlib.decompressobj(-15).decompress(raw, info.file_size + 1)
+    if len(out) != info.file_size:
+        raise zipfile.BadZipFile("taille déclarée inexacte")
+    if zlib.crc32(out) != info.CRC:
+        raise zipfile.BadZipFile("somme de contrôle inexacte")
+    return out
 
 
 _ID_RE = re.compile(r"[A-Za-z0-9_.-]+")  # as every spreadsheet writes them (rId1)

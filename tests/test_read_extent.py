@@ -6,6 +6,7 @@ aborts the process. The end-to-end cases are in the hostile corpus (grille-geant
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -266,3 +267,42 @@ def test_the_formula_and_error_searches_take_linear_time(payload):
     start = time.perf_counter()
     read.special_cells(sheet("") + payload)
     assert time.perf_counter() - start < 1.0
+
+
+def _damaged(source: Path, target: Path, member: str, damage) -> Path:
+    """A copy of a workbook whose bytes are changed by damage(data, local header offset of
+    `member`), its central directory left as it was."""
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as z:
+        damage(data, z.getinfo(member).header_offset)
+    target.write_bytes(bytes(data))
+    return target
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data, at: data.__setitem__(at + 200, ord("X")),  # the data, stored: CRC
+        lambda data, at: data.__setitem__(at + 30, ord("X")),  # the member's name
+        lambda data, at: data.__setitem__(slice(at, at + 4), b"PK\x09\x09"),  # signature
+    ],
+    ids=["crc", "nom", "signature"],
+)
+def test_a_member_damaged_after_the_directory_refuses_the_file(tmp_path, damage):
+    """The members are read straight from the archive's bytes (read._inflate): zipfile's
+    own checks still hold there (the central directory is left intact)."""
+    from mentorat_budget.anomalies import Anomalies
+
+    member = _depenses_member(EXEMPLES[0])
+    with zipfile.ZipFile(EXEMPLES[0]) as z:
+        expected = z.read(member)
+        assert read._read_member(z, z.getinfo(member)) == expected  # from a file: zipfile
+    with zipfile.ZipFile(io.BytesIO(EXEMPLES[0].read_bytes())) as z:
+        assert read._read_member(z, z.getinfo(member)) == expected  # from bytes: _inflate
+    stored = _rewritten(EXEMPLES[0], tmp_path / "stocke.xlsx", lambda name, data: data)
+    assert read.read_workbook(stored, Anomalies("stocke.xlsx")) is not None
+    path = _damaged(stored, tmp_path / "abime.xlsx", member, damage)
+    anomalies = Anomalies("abime.xlsx")
+    assert read.read_workbook(path, anomalies) is None
+    assert [a.code for a in anomalies] == ["FIC-CORROMPU"]
+    assert "contenu compressé endommagé" in anomalies[0].message
