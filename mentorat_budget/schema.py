@@ -7,7 +7,7 @@ column is one edit to this file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -83,6 +83,13 @@ class Sheet:
     def code_column(self) -> Column | None:
         """The column that identifies a row and that other sheets reference."""
         return next((c for c in self.columns if c.unique), None)
+
+    def __reduce__(self):
+        """A sheet of the schema is sent between processes by its key (a typed table
+        names its sheet: ~2 KB of columns per table otherwise, pickled and rebuilt)."""
+        if BY_KEY.get(self.key) is self:
+            return _schema_sheet, (self.key,)
+        return Sheet, tuple(getattr(self, f.name) for f in fields(self))
 
 
 C = Column
@@ -627,6 +634,10 @@ BY_KEY: dict[str, Sheet] = {s.key: s for s in SHEETS}
 # Sheets of the template that the reader ignores.
 NOTICE, SYNTHESE, LISTES = "Notice", "Synthèse", "Listes"
 IGNORED_SHEETS = frozenset(norm(n) for n in (NOTICE, SYNTHESE, LISTES))
+
+
+def _schema_sheet(key: str) -> Sheet:
+    return BY_KEY[key]
 
 
 def sheet_for_name(name: str) -> Sheet | None:
