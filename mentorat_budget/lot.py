@@ -91,16 +91,31 @@ class Lot:
         `id` and `ligne` of their line; computed once per lot."""
         cached = self._codes.get((table, column))
         if cached is None:
-            frame = self.tables[table][["id", ROW, column]].dropna(subset=[column])
-            split = frame[column].str.split(r"[,;]").explode().str.strip()
-            cached = frame[["id", ROW]].reindex(split.index).assign(code=split.to_numpy())
-            cached = cached.loc[cached["code"].fillna("") != ""].reset_index(drop=True)
+            frame = self.tables[table]
+            texts = frame[column].to_numpy(dtype=object, na_value=None)
+            found = [
+                (i, ligne, code)
+                for i, ligne, text in zip(
+                    frame["id"].tolist(), frame[ROW].tolist(), texts, strict=True
+                )
+                if text is not None
+                for piece in text.replace(";", ",").split(",")
+                if (code := piece.strip())
+            ]
+            ids, lignes, codes = zip(*found, strict=True) if found else ((), (), ())
+            cached = pd.DataFrame(
+                {
+                    "id": np.array(ids, np.int64),
+                    ROW: np.array(lignes, np.int64),
+                    "code": np.array(codes, dtype=object),
+                }
+            )
             self._codes[(table, column)] = cached
         return cached
 
     def key_of(self, ids, texts: pd.Series) -> pd.Series:
         """The same key for codes found in free text (e.g. « E01, E02 »)."""
-        upper = texts.str.strip().str.upper().to_numpy(dtype=object)
+        upper = [t.strip().upper() for t in texts.to_numpy(dtype=object, na_value="")]
         codes = (
             self.vocabulary.get_indexer(upper) if len(self.vocabulary) else np.full(len(upper), -1)
         )
