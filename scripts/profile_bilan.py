@@ -7,6 +7,9 @@
 - the main process: one lot of N workbooks checked, then the bilan written, by
   cumulative time.
 
+With `--parties`, no profiler: the CPU time of each part per workbook (best of 3 runs
+over N workbooks, files in the disk cache), the floor (python-calamine alone) first.
+
 The folder is one of scripts/bench.py's (benchmark-size workbooks).
 """
 
@@ -14,12 +17,19 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
+import io
+import pickle
 import pstats
 import tempfile
+import time
 from pathlib import Path
 
+from mentorat_budget import read
 from mentorat_budget import rules as rules_mod
+from mentorat_budget.anomalies import Anomalies
 from mentorat_budget.batch import discover, mark_duplicates, parse_one, results_of, tune_gc
+from mentorat_budget.validate import Parsed, validate
 from mentorat_budget.verify import check_lot
 from mentorat_budget.write.bilan import Run, write_bilan
 
@@ -29,10 +39,14 @@ def main() -> None:
     parser.add_argument("dossier", type=Path)
     parser.add_argument("--nombre", type=int, default=200)
     parser.add_argument("--campagne", type=int, default=2025)
+    parser.add_argument("--parties", action="store_true", help="CPU time per part, no profiler")
     args = parser.parse_args()
     tune_gc()  # as the bilan does
     rules = rules_mod.for_campagne(args.campagne)
     files = discover([args.dossier])[: args.nombre]
+    if args.parties:
+        parts(files, rules, args.dossier)
+        return
 
     profile = cProfile.Profile()
     profile.enable()
@@ -51,6 +65,79 @@ def main() -> None:
     profile.disable()
     print(f"=== processus principal : un lot de {len(files)} classeurs, puis le bilan (cumulé)")
     pstats.Stats(profile).sort_stats("cumulative").print_stats(r"mentorat_budget|close", 14)
+
+
+def parts(files: list[tuple[Path, str]], rules, folder: Path) -> None:
+    import python_calamine
+
+    n = len(files)
+    data = {path: path.read_bytes() for path, _ in files}
+
+    def best(run, prepare=lambda: None) -> float:
+        """CPU ms per workbook of run(prepare()), best of 3; prepare is not timed."""
+        times = []
+        for _ in range(3):
+            given = prepare()
+            start = time.process_time()
+            run(given)
+            times.append(time.process_time() - start)
+        return 1000 * min(times) / n
+
+    def floor(_) -> None:
+        for path, _shown in files:
+            book = python_calamine.CalamineWorkbook.from_path(str(path))
+            for name in book.sheet_names:
+                book.get_sheet_by_name(name).to_python()
+
+    def calamine(_) -> None:  # the sheets the bilan reads, as read.py asks for them
+        for path, _shown in files:
+            book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data[path]))
+            for name in book.sheet_names:
+                if read.schema_key(name):
+                    sheet = book.get_sheet_by_name(name)
+                    sheet.to_python(skip_empty_area=False)
+                    list(sheet.merged_cell_ranges or [])
+
+    def check(_) -> None:
+        for path, shown in files:
+            read._check_zip(data[path], Anomalies(shown), read.schema_key, True)
+            hashlib.sha256(data[path]).hexdigest()
+
+    raws = [(p, s, read.read_workbook(p, Anomalies(s))) for p, s in files]
+
+    def typing(_) -> None:
+        for path, shown, raw in raws:
+            validate(raw, Parsed(path, shown, Anomalies(shown)), rules)
+
+    parsed = [parse_one(path, shown, rules) for path, shown in files]
+    blobs = [pickle.dumps(p) for p in parsed]
+    copies = lambda: [pickle.loads(b) for b in blobs]  # noqa: E731 (a lot is checked once)
+    results = results_of(check_lot(copies(), rules))
+    mark_duplicates(results)
+    pickling = best(lambda _: [pickle.dumps(p) for p in parsed]) + best(lambda _: copies())
+    rows = [
+        ("python-calamine, toutes les feuilles (plancher)", best(floor)),
+        ("lecture : calamine, feuilles lues par le bilan", best(calamine)),
+        ("lecture : contrôle avant lecture, empreinte", best(check)),
+        ("lecture : typage (validate)", best(typing)),
+        (
+            "principal : contrôles du lot, résultats",
+            best(lambda lot: results_of(check_lot(lot, rules)), copies),
+        ),
+        (
+            "principal : écriture du bilan",
+            best(
+                lambda _: write_bilan(
+                    Path(tempfile.mkdtemp()) / "bilan.xlsx", results, rules, Run([])
+                )
+            ),
+        ),
+    ]
+    print(f"{n} classeurs de {folder}, temps CPU par classeur (meilleur de 3) :")
+    for label, ms in rows:
+        print(f"  {label:<50} {ms:6.2f} ms")
+    print(f"  {'total, plancher exclu':<50} {sum(ms for _, ms in rows[1:]):6.2f} ms")
+    print(f"  {'envoi au processus principal (--jobs 2, pickle)':<50} {pickling:6.2f} ms")
 
 
 if __name__ == "__main__":

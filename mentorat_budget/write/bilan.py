@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,18 +118,6 @@ class Masker:
         ):
             return MASK
         return self.text(text)
-
-
-def _maskers() -> Callable[[Resultat], Masker]:
-    """A workbook's Masker, built once for the sheets that mask its texts."""
-    built: dict[int, Masker] = {}
-
-    def of(result: Resultat) -> Masker:
-        if id(result) not in built:
-            built[id(result)] = Masker(result.codes_personnels)
-        return built[id(result)]
-
-    return of
 
 
 def _eligible_categories(rules: Rules):
@@ -435,32 +423,29 @@ REJET_COLUMNS = [
 ]
 
 
-def _sheet_rejets(wb, fmt, results, rules, maskers) -> Placed:
+def _rejet_rows(r: Resultat, mask: Masker, labels: dict[str, str]) -> list[list]:
+    return [
+        [
+            r.uai,
+            r.etablissement.get("nom"),
+            r.fichier,
+            x["cellule"],
+            mask.text(x.get("piece")),
+            as_date(x.get("date")),
+            labels.get(x.get("categorie"), x.get("categorie")),
+            mask.text(x.get("libelle")),
+            MASK if x.get("mentor") else mask.value(x.get("paye_a")),
+            x.get("montant"),
+            x["cents"],
+            MOTIFS[x["code"]],
+            x["code"],
+        ]
+        for x in r.rejets
+    ]
+
+
+def _sheet_rejets(wb, fmt, rows: list[list]) -> Placed:
     ws = wb.add_worksheet("Dépenses inéligibles")
-    labels = {c.code: c.libelle for c in rules.categories}
-    rows = []
-    for r in results:
-        if not r.in_totals:
-            continue
-        mask = maskers(r)
-        for x in r.rejets:
-            rows.append(
-                [
-                    r.uai,
-                    r.etablissement.get("nom"),
-                    r.fichier,
-                    x["cellule"],
-                    mask.text(x.get("piece")),
-                    as_date(x.get("date")),
-                    labels.get(x.get("categorie"), x.get("categorie")),
-                    mask.text(x.get("libelle")),
-                    MASK if x.get("mentor") else mask.value(x.get("paye_a")),
-                    x.get("montant"),
-                    x["cents"],
-                    MOTIFS[x["code"]],
-                    x["code"],
-                ]
-            )
     return write_table(ws, fmt, REJET_COLUMNS, rows)
 
 
@@ -477,25 +462,38 @@ ANOMALY_COLUMNS = [
 ]
 
 
-def _sheet_anomalies(wb, fmt, results, maskers) -> Placed:
-    ws = wb.add_worksheet("Anomalies")
-    rows = []
+def _anomaly_rows(r: Resultat, mask: Masker) -> list[list]:
+    return [
+        [
+            r.uai,
+            r.etablissement.get("nom"),
+            r.fichier,
+            a.feuille,
+            a.cellule,
+            str(a.gravite),
+            a.code,
+            mask.text(a.message),
+            mask.value(a.valeur),
+        ]
+        for a in sorted_anomalies(r.anomalies)
+    ]
+
+
+def _masked_rows(results: list[Resultat], rules: Rules) -> tuple[list[list], list[list]]:
+    """The rows of Dépenses inéligibles and of Anomalies, each workbook's codes masked
+    (its Masker built once for both, then dropped)."""
+    labels = {c.code: c.libelle for c in rules.categories}
+    rejets, anomalies = [], []
     for r in results:
-        mask = maskers(r)
-        for a in sorted_anomalies(r.anomalies):
-            rows.append(
-                [
-                    r.uai,
-                    r.etablissement.get("nom"),
-                    r.fichier,
-                    a.feuille,
-                    a.cellule,
-                    str(a.gravite),
-                    a.code,
-                    mask.text(a.message),
-                    mask.value(a.valeur),
-                ]
-            )
+        mask = Masker(r.codes_personnels)
+        if r.in_totals:
+            rejets += _rejet_rows(r, mask, labels)
+        anomalies += _anomaly_rows(r, mask)
+    return rejets, anomalies
+
+
+def _sheet_anomalies(wb, fmt, rows: list[list]) -> Placed:
+    ws = wb.add_worksheet("Anomalies")
     placed = write_table(ws, fmt, ANOMALY_COLUMNS, rows)
     colors = {
         Gravite.BLOQUANT: "#FFC7CE",
@@ -887,15 +885,15 @@ def write_bilan(target: Path, results: list[Resultat], rules: Rules, run: Run) -
     title = f"Bilan du Plan mentorat au lycée professionnel — campagne {rules.campagne}"
     with output_workbook(target, title, rules.campagne, "bilan") as wb:
         fmt = Formats(wb)
-        maskers = _maskers()
+        rejets, anomalies = _masked_rows(results, rules)
         synthese = wb.add_worksheet("Synthèse")
         placed = {
             "Établissements": _sheet_etablissements(wb, fmt, results, rules, run),
             "Académies": _sheet_academies(wb, fmt, results),
             "Filières": _sheet_filieres(wb, fmt, totals),
             "Partenaires": _sheet_partenaires(wb, fmt, results),
-            "Dépenses inéligibles": _sheet_rejets(wb, fmt, results, rules, maskers),
-            "Anomalies": _sheet_anomalies(wb, fmt, results, maskers),
+            "Dépenses inéligibles": _sheet_rejets(wb, fmt, rejets),
+            "Anomalies": _sheet_anomalies(wb, fmt, anomalies),
         }
         _sheet_controles(wb, fmt, results, totals, placed, run)
         _sheet_parametres(wb, fmt, rules, run, len(results))
