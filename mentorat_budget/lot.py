@@ -93,6 +93,7 @@ class Lot:
         if cached is None:
             frame = self.tables[table]
             texts = frame[column].to_numpy(dtype=object, na_value=None)
+            # one Python pass: faster than pandas' string methods, which loop in Python too
             found = [
                 (i, ligne, code)
                 for i, ligne, text in zip(

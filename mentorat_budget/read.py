@@ -81,12 +81,20 @@ def _unescape(raw: bytes) -> str:
     return html.unescape(raw.decode("utf-8", "replace"))
 
 
+class Unsupported(zipfile.BadZipFile):
+    """A member stored in a way calamine does not read: encrypted, or compressed other
+    than by deflate (zipfile would inflate bzip2 and lzma without bound)."""
+
+
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """The member's bytes, never more than its declared size (a lying header is cut)."""
+    """The member's bytes, never more than its declared size (a lying header is refused)."""
+    if info.flag_bits & 1:
+        raise Unsupported(f"{info.filename} : contenu chiffré")
+    if info.compress_type not in _INFLATED:
+        raise Unsupported(f"{info.filename} : méthode de compression non prise en charge")
     # the archive is read from bytes in memory (getvalue shares them, no copy)
-    data = archive.fp.getvalue() if isinstance(archive.fp, io.BytesIO) else None
-    if data is not None and info.compress_type in _INFLATED and not info.flag_bits & 1:
-        return _inflate(data, info)
+    if isinstance(archive.fp, io.BytesIO):
+        return _inflate(archive.fp.getvalue(), info)
     with archive.open(info) as f:
         data = f.read(info.file_size + 1)
     if len(data) > info.file_size:
@@ -101,7 +109,7 @@ def _inflate(data: bytes, info: zipfile.ZipInfo) -> bytes:
     """_read_member straight from the archive's bytes: zipfile's checks (local header,
     name, size, CRC) at a third of its cost per member (a workbook has about 35)."""
     start = info.header_offset
-    header = data[start : start + 30]
+    header = data[start : start + 30] if start >= 0 else b""
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
         raise zipfile.BadZipFile("en-tête local manquant")
     name_len = int.from_bytes(header[26:28], "little")
@@ -113,7 +121,10 @@ def _inflate(data: bytes, info: zipfile.ZipInfo) -> bytes:
     if info.compress_type == zipfile.ZIP_STORED:
         out = bytes(raw[: info.file_size + 1])
     else:
-        out = zlib.decompressobj(-15).decompress(raw, info.file_size + 1)
+        inflater = zlib.decompressobj(-15)
+        out = inflater.decompress(raw, info.file_size + 1)
+        if len(out) == info.file_size and not inflater.eof:
+            raise zipfile.BadZipFile("flux compressé incomplet")
     if len(out) != info.file_size:
         raise zipfile.BadZipFile("taille déclarée inexacte")
     if zlib.crc32(out) != info.CRC:
@@ -448,8 +459,8 @@ def _check_zip(
     if ods:
         try:
             content = _read_member(archive, archive.getinfo("content.xml"))
-        except ZIP_ERRORS:
-            anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
+        except ZIP_ERRORS as error:
+            anomalies.add("FIC-CORROMPU", detail=_damaged(error))
             return None
         return ZipFindings("ods", too_big=_ods_too_big(content, anomalies))
     if "[Content_Types].xml" not in names:
@@ -490,10 +501,14 @@ def _check_zip(
     except Ambiguous as error:
         anomalies.add("FIC-CORROMPU", detail=f"structure du classeur ambiguë : {error}")
         return None
-    except ZIP_ERRORS:
-        anomalies.add("FIC-CORROMPU", detail="contenu compressé endommagé")
+    except ZIP_ERRORS as error:
+        anomalies.add("FIC-CORROMPU", detail=_damaged(error))
         return None
     return found
+
+
+def _damaged(error: Exception) -> str:
+    return str(error) if isinstance(error, Unsupported) else "contenu compressé endommagé"
 
 
 # ---------------------------------------------------------------------- reading
@@ -561,6 +576,9 @@ def _read(
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:  # refused before reading a byte
+            ours = our_output(path) if skip_ours else ""  # the bilan of a very large folder
+            if ours:
+                raise OurOutput(ours)
             anomalies.add("FIC-TAILLE", detail=_human(size), limite=_human(MAX_FILE_BYTES))
             return None
         data = path.read_bytes()
@@ -659,7 +677,7 @@ def _custom_output(archive: zipfile.ZipFile) -> str:
 
     try:
         info = archive.getinfo("docProps/custom.xml")
-        custom = archive.read(info) if info.file_size < 1_000_000 else b""
+        custom = _read_member(archive, info) if info.file_size < 1_000_000 else b""
     except ZIP_ERRORS:
         return ""
     if OUTPUT_PROPERTY.encode() in custom:

@@ -306,3 +306,36 @@ def test_a_member_damaged_after_the_directory_refuses_the_file(tmp_path, damage)
     assert read.read_workbook(path, anomalies) is None
     assert [a.code for a in anomalies] == ["FIC-CORROMPU"]
     assert "contenu compressé endommagé" in anomalies[0].message
+
+
+@pytest.mark.parametrize("member", ["docProps/app.xml", "docProps/custom.xml"])
+def test_a_member_compressed_otherwise_than_by_deflate_is_refused_unread(tmp_path, member):
+    """zipfile inflates bzip2 without bound (calamine does not read it at all): 4 KB of it
+    can declare 10 bytes and give a gigabyte."""
+    from mentorat_budget.anomalies import Anomalies
+
+    path = tmp_path / "bzip2.xlsx"
+    with zipfile.ZipFile(EXEMPLES[0]) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == member:
+                zout.writestr(info.filename, data, compress_type=zipfile.ZIP_BZIP2)
+            else:
+                zout.writestr(info, data)
+    anomalies = Anomalies("bzip2.xlsx")
+    assert read.read_workbook(path, anomalies) is None
+    assert [a.code for a in anomalies] == ["FIC-CORROMPU"]
+    assert f"{member} : méthode de compression non prise en charge" in anomalies[0].message
+
+
+def test_a_bilan_over_the_size_limit_is_still_skipped_in_a_folder(tmp_path, monkeypatch):
+    from mentorat_budget.batch import parse_one
+    from mentorat_budget.rules import latest
+    from mentorat_budget.write.bilan import Run, write_bilan
+
+    bilan = tmp_path / "bilan.xlsx"
+    write_bilan(bilan, [], latest(), Run([str(tmp_path)]))
+    monkeypatch.setattr(read, "MAX_FILE_BYTES", bilan.stat().st_size - 1)
+    assert parse_one(bilan, "bilan.xlsx", None) is None
+    workbook = parse_one(EXEMPLES[0], EXEMPLES[0].name, None)  # reported, not skipped
+    assert [a.code for a in workbook.anomalies] == ["FIC-TAILLE"]
