@@ -10,6 +10,10 @@
 With `--parties`, no profiler: the CPU time of each part per workbook (best of 3 runs
 over N workbooks, files in the disk cache), the floor (python-calamine alone) first.
 
+With `--phases`, the wall time of a whole folder's batch with --jobs 1 and 2 (not only N
+workbooks), in phases: reading and checking until the last workbook arrives, the last lot
+and duplicates, then the bilan written (the part that --jobs 2 does not overlap).
+
 The folder is one of scripts/bench.py's (benchmark-size workbooks).
 """
 
@@ -40,12 +44,17 @@ def main() -> None:
     parser.add_argument("--nombre", type=int, default=200)
     parser.add_argument("--campagne", type=int, default=2025)
     parser.add_argument("--parties", action="store_true", help="CPU time per part, no profiler")
+    parser.add_argument("--phases", action="store_true", help="wall time per phase, whole folder")
     args = parser.parse_args()
     tune_gc()  # as the bilan does
     rules = rules_mod.for_campagne(args.campagne)
     files = discover([args.dossier])[: args.nombre]
     if args.parties:
         parts(files, rules, args.dossier)
+        return
+    if args.phases:
+        for jobs in (1, 2):
+            phases(args.dossier, jobs)
         return
 
     profile = cProfile.Profile()
@@ -65,6 +74,33 @@ def main() -> None:
     profile.disable()
     print(f"=== processus principal : un lot de {len(files)} classeurs, puis le bilan (cumulé)")
     pstats.Stats(profile).sort_stats("cumulative").print_stats(r"mentorat_budget|close", 14)
+
+
+def phases(folder: Path, jobs: int) -> None:
+    from mentorat_budget import batch
+
+    files = discover([folder])
+    start = time.perf_counter()
+    last = [start]
+    add = batch._Stream.add
+
+    def timed_add(self, parsed) -> None:
+        last[0] = time.perf_counter()
+        add(self, parsed)
+
+    batch._Stream.add = timed_add
+    try:
+        results, applied = batch.run_batch(files, None, jobs)
+    finally:
+        batch._Stream.add = add
+    checked = time.perf_counter()
+    write_bilan(Path(tempfile.mkdtemp()) / "bilan.xlsx", results, applied, Run([str(folder)]))
+    end = time.perf_counter()
+    print(
+        f"--jobs {jobs}, {len(files)} classeurs : lecture et contrôles jusqu'au dernier "
+        f"{last[0] - start:.2f} s ; dernier lot et doublons {checked - last[0]:.2f} s ; "
+        f"écriture du bilan {end - checked:.2f} s ; total {end - start:.2f} s"
+    )
 
 
 def parts(files: list[tuple[Path, str]], rules, folder: Path) -> None:
