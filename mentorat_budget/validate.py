@@ -200,15 +200,13 @@ def _report(
 
 
 # A value below the column's minimum (by the minimum's name)
-BELOW = {"ge0": lambda x: x < 0, "gt0": lambda x: x <= 0, "ge1": lambda x: x < 1}
+_BELOW = {"ge0": lambda x: x < 0, "gt0": lambda x: x <= 0, "ge1": lambda x: x < 1}
 
 
-def _check_minimum(
+def _report_minimum(
     ctx: TypingContext, sheet: str, cell: str, column: Column, value: object
 ) -> bool:
     """Report a value below the column's minimum; True when the value stays usable."""
-    if not column.minimum or value is None or not BELOW[column.minimum](value):
-        return True
     code = MINIMUM_CODES[column.minimum]
     shown = v.euros(value) if column.kind is Kind.MONEY else value  # type: ignore[arg-type]
     ctx.anomalies.add(code, sheet, cell, shown, colonne=column.header, minimum=1)
@@ -288,9 +286,9 @@ def _column_values(
                 _report(ctx, sheet, f"{letter}{ligne}", column, raw, err)
                 out.append(None)
     if column.minimum:
-        below = BELOW[column.minimum]
+        below = _BELOW[column.minimum]
         for i in [i for i, x in enumerate(out) if x is not None and below(x)]:
-            if not missing[i] and not _check_minimum(
+            if not missing[i] and not _report_minimum(
                 ctx, sheet, f"{letter}{rows[i]}", column, out[i]
             ):
                 out[i] = None
@@ -375,7 +373,7 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
             )
     indexes = list(positions.values())
     rows = _unmerged(raw, header_index, ctx)
-    first = indexes[0] if indexes else 0
+    first = indexes[0]  # find_header found at least one column
     body = [  # a row whose first column read is filled is kept without a call
         (r + 1, row)
         for r, row in enumerate(rows[header_index + 1 :], start=header_index + 1)
