@@ -414,7 +414,7 @@ class ZipFindings:
     measured: set[str] = field(default_factory=set)  # sheets whose XML was measured
     too_big: set[str] = field(default_factory=set)  # sheets over the limits
     special: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # per sheet
-    output: str = ""  # what our_output says of it, from the members read here
+    output: str = ""  # what our_output says of it, read from the archive already open
 
 
 def _check_zip(
@@ -659,13 +659,12 @@ def _reason(error: Exception) -> str:
     return "contenu endommagé ou format non reconnu"
 
 
-def our_output(source: Path | bytes) -> str:
+def our_output(path: Path) -> str:
     """What this tool wrote, by its document property: "sortie" (a bilan, fiche or
     notification), "copie" (an annotated copy), or "" for any other file. Reads only the
     zip's directory and its small custom-properties part."""
     try:
-        opened = io.BytesIO(source) if isinstance(source, bytes) else source
-        with zipfile.ZipFile(opened) as archive:
+        with zipfile.ZipFile(path) as archive:
             return _custom_output(archive)
     except ZIP_ERRORS:
         return ""
