@@ -359,7 +359,7 @@ def run_batch(
     declare. If, at the end, most workbooks declare another campaign, the batch is run
     again with its rules (a folder that mixes campaigns).
     """
-    stream = _Stream(rules)
+    stream = _Stream(rules, len(files))
     for parsed in _run([(path, shown, rules) for path, shown in files], jobs, progress):
         stream.add(parsed)
     results = stream.finish()
@@ -379,19 +379,23 @@ class _Stream:
     process works while the workers read). Every check but duplicates is within one
     workbook, so lots of any size give the same results (tested)."""
 
-    def __init__(self, rules: Rules | None):
-        self.rules, self.size = rules, CHUNK
+    def __init__(self, rules: Rules | None, total: int):
+        self.rules, self.left = rules, total  # files still to come back
         self.pending: list[Parsed] = []
         self.results: list[Resultat] = []
         self.declared: Counter = Counter()  # campaign declared -> workbooks
 
     def add(self, parsed: Parsed | None) -> None:
+        self.left -= 1
         if parsed is None:  # one of our own outputs
             return
         if parsed.lisible:
             self.declared[parsed.etablissement.get("campagne")] += 1
         self.pending.append(parsed)
-        if len(self.pending) >= self.size:
+        # The last files in smaller lots: what is left to check once the workers are done
+        # (the other core idle) is a quarter of a lot at most, not a whole one.
+        ending = self.rules is not None and self.left < CHUNK
+        if len(self.pending) >= (max(1, CHUNK // 4) if ending else CHUNK):
             self._check()
 
     def _check(self) -> None:

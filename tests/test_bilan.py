@@ -534,6 +534,29 @@ def test_lots_of_any_size_give_the_same_results(tmp_path, monkeypatch, jobs):
     assert [r.statut for r in chunked].count("Illisible") == 1
 
 
+def test_the_last_files_are_checked_in_smaller_lots(tmp_path, monkeypatch):
+    """Once fewer than CHUNK files are left to come back, the lots are a quarter of CHUNK:
+    with --jobs 2, what is left to check after the workers are done is a small lot."""
+    from mentorat_budget import batch
+    from mentorat_budget.rules import for_campagne
+
+    rules = for_campagne(2024)
+    _, files = _samples(tmp_path, 3, 5)
+    files = files * 7  # 21 files: the lots depend on the count only
+    sizes = []
+    real = batch._checked
+
+    def recording(parsed, rules):
+        sizes.append(len(parsed))
+        return real(parsed, rules)
+
+    monkeypatch.setattr(batch, "CHUNK", 8)
+    monkeypatch.setattr(batch, "_checked", recording)
+    results, _ = batch.run_batch(files, rules, jobs=1)
+    assert sizes == [8, 6, 2, 2, 2, 1]
+    assert len(results) == 21
+
+
 def test_a_lot_that_trips_a_bug_is_checked_workbook_by_workbook(tmp_path, monkeypatch):
     """One workbook that trips a bug in the lot's checks costs only itself."""
     from mentorat_budget import batch
