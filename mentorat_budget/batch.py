@@ -224,7 +224,7 @@ def _clean(record: dict) -> dict:
 def _partners(lot: Lot, result: eligibility.Eligibilite) -> list[list[dict]]:
     lines = result.lines
     paid = lines.loc[lines["partenaire"].notna()].groupby(["id", "partenaire"])
-    eligible, ineligible = paid["eligible"].sum(), paid["ineligible"].sum()
+    eligible, ineligible = paid["eligible"].sum().to_dict(), paid["ineligible"].sum().to_dict()
     out: list[list[dict]] = [[] for _ in range(len(lot))]
     partners = lot.tables["partenaires"].dropna(subset=["code"])
     for p in partners.to_dict("records"):

@@ -204,15 +204,14 @@ def personal_codes(lot: Lot) -> list[set[str]]:
         ("depenses", "mentor"),
         ("rencontres", "mentor"),
     ]
-    for key, column in columns:
+    for key, column in columns:  # one Python pass: a groupby would make a Series per workbook
         frame = lot.tables[key]
-        pairs = pd.DataFrame(
-            {"id": frame["id"].to_numpy(), "code": frame[column].to_numpy(dtype=object)}
-        ).dropna()
-        for i, codes in pairs.drop_duplicates().groupby("id")["code"]:
-            out[i].update(codes.to_numpy())
+        codes = frame[column].to_numpy(dtype=object, na_value=None).tolist()
+        for i, code in zip(frame["id"].tolist(), codes, strict=True):
+            if code is not None:
+                out[i].add(code)
     listed = lot.codes_in("rencontres", "eleves")
-    for i, code in zip(listed["id"].to_numpy(), listed["code"].to_numpy(), strict=True):
+    for i, code in zip(listed["id"].tolist(), listed["code"].tolist(), strict=True):
         out[i].add(code)
     return out
 
