@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ def cell_key(cellule: str) -> tuple[int, int]:
     return int(m[2]), col
 
 
+@functools.cache  # a handful of sheet names, sorted by for every anomaly
 def _sheet_rank(feuille: str) -> int:
     if not feuille:
         return -1

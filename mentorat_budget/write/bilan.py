@@ -87,15 +87,16 @@ class Masker:
         if words.isdisjoint(self.words) and words.isdisjoint(self.heads):
             return []  # most texts: no word is a code or its first piece
         tokens = list(_TOKEN.finditer(text))
+        upper = [t[0].upper() for t in tokens]
         spans, i = [], 0
         while i < len(tokens):
             here = tokens[i]
-            if here[0].upper() in self.words:
+            if upper[i] in self.words:
                 spans.append(here.span())
-            elif i + 1 < len(tokens):
+            elif upper[i] in self.heads and i + 1 < len(tokens):  # a code in two pieces?
                 after = tokens[i + 1]
                 gap = text[here.end() : after.start()]
-                if len(gap) == 1 and gap in _JOINERS and (here[0] + after[0]).upper() in self.words:
+                if len(gap) == 1 and gap in _JOINERS and upper[i] + upper[i + 1] in self.words:
                     spans.append((here.start(), after.end()))
                     i += 1
             i += 1
