@@ -350,7 +350,8 @@ def run_batch(
     before_copies: Callable[[list[Resultat], Rules], None] | None = None,
 ) -> tuple[list[Resultat], Rules]:
     """Read every file (in parallel), check them as lots of CHUNK workbooks while the
-    workers read on; returns the results in path order and the rules applied.
+    workers read on (with `jobs > 1`, the last ones by quarters of CHUNK); returns the
+    results in path order and the rules applied.
     `before_copies` adds anomalies found across years (bilan --precedent) before the
     annotated copies are written.
 
@@ -359,7 +360,7 @@ def run_batch(
     declare. If, at the end, most workbooks declare another campaign, the batch is run
     again with its rules (a folder that mixes campaigns).
     """
-    stream = _Stream(rules, len(files))
+    stream = _Stream(rules, len(files) if jobs > 1 else None)
     for parsed in _run([(path, shown, rules) for path, shown in files], jobs, progress):
         stream.add(parsed)
     results = stream.finish()
@@ -377,24 +378,28 @@ def run_batch(
 class _Stream:
     """The workbooks as the workers send them back, checked CHUNK at a time (the main
     process works while the workers read). Every check but duplicates is within one
-    workbook, so lots of any size give the same results (tested)."""
+    workbook, so lots of any size give the same results (tested).
 
-    def __init__(self, rules: Rules | None, total: int):
-        self.rules, self.left = rules, total  # files still to come back
+    `left`: the files still to come back. Once fewer than CHUNK are left, and the rules are
+    chosen, the lots are of a quarter of CHUNK: what the main process still has to check
+    when the workers are done (one core idle) is smaller. Without `left` (one process, no
+    core to fill), every lot is of CHUNK."""
+
+    def __init__(self, rules: Rules | None, left: int | None):
+        self.rules, self.left = rules, left
         self.pending: list[Parsed] = []
         self.results: list[Resultat] = []
         self.declared: Counter = Counter()  # campaign declared -> workbooks
 
     def add(self, parsed: Parsed | None) -> None:
-        self.left -= 1
+        if self.left is not None:
+            self.left -= 1
         if parsed is None:  # one of our own outputs
             return
         if parsed.lisible:
             self.declared[parsed.etablissement.get("campagne")] += 1
         self.pending.append(parsed)
-        # The last files in smaller lots: what is left to check once the workers are done
-        # (the other core idle) is a quarter of a lot at most, not a whole one.
-        ending = self.rules is not None and self.left < CHUNK
+        ending = self.rules is not None and self.left is not None and self.left < CHUNK
         if len(self.pending) >= (max(1, CHUNK // 4) if ending else CHUNK):
             self._check()
 

@@ -534,27 +534,36 @@ def test_lots_of_any_size_give_the_same_results(tmp_path, monkeypatch, jobs):
     assert [r.statut for r in chunked].count("Illisible") == 1
 
 
-def test_the_last_files_are_checked_in_smaller_lots(tmp_path, monkeypatch):
-    """Once fewer than CHUNK files are left to come back, the lots are a quarter of CHUNK:
-    with --jobs 2, what is left to check after the workers are done is a small lot."""
+@pytest.mark.parametrize(("campagne", "sizes"), [(2024, [7, 2, 2, 2]), (None, [8, 2, 2, 1])])
+def test_the_last_files_are_checked_in_smaller_lots(tmp_path, monkeypatch, campagne, sizes):
+    """With --jobs 2, once fewer than CHUNK files are left to come back (our own bilan
+    counts, though it is skipped) and the rules are chosen, the lots are of a quarter of
+    CHUNK; the results are those of one lot."""
     from mentorat_budget import batch
     from mentorat_budget.rules import for_campagne
+    from mentorat_budget.write.bilan import Run, write_bilan
 
-    rules = for_campagne(2024)
-    _, files = _samples(tmp_path, 3, 5)
-    files = files * 7  # 21 files: the lots depend on the count only
-    sizes = []
+    rules = for_campagne(campagne) if campagne else None
+    folder, files = _samples(tmp_path, 13, 5)
+    expected, applied = batch.run_batch(files, rules, jobs=1)
+    write_bilan(folder / "bilan.xlsx", expected, applied, Run([str(folder)]))
+    files = batch.discover([folder])
+    assert len(files) == 14 and files[-1][1] == "bilan.xlsx"
+    checked = []
     real = batch._checked
 
     def recording(parsed, rules):
-        sizes.append(len(parsed))
+        checked.append(len(parsed))
         return real(parsed, rules)
 
     monkeypatch.setattr(batch, "CHUNK", 8)
     monkeypatch.setattr(batch, "_checked", recording)
-    results, _ = batch.run_batch(files, rules, jobs=1)
-    assert sizes == [8, 6, 2, 2, 2, 1]
-    assert len(results) == 21
+    results, applied = batch.run_batch(files, rules, jobs=2)
+    assert checked == sizes and applied.campagne == 2024
+    assert _comparable(results) == _comparable(expected)
+    checked.clear()
+    batch.run_batch(files, rules, jobs=1)  # one process: no core to fill
+    assert checked == [8, 5]
 
 
 def test_a_lot_that_trips_a_bug_is_checked_workbook_by_workbook(tmp_path, monkeypatch):
