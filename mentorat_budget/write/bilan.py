@@ -83,11 +83,10 @@ class Masker:
         self.heads = {w[:k] for w in self.words for k in range(1, len(w))}
 
     def _spans(self, text: str) -> list[tuple[int, int]]:
-        words = set(map(str.upper, _TOKEN.findall(text)))
-        if words.isdisjoint(self.words) and words.isdisjoint(self.heads):
-            return []  # most texts: no word is a code or its first piece
         tokens = list(_TOKEN.finditer(text))
         upper = [t[0].upper() for t in tokens]
+        if self.words.isdisjoint(upper) and self.heads.isdisjoint(upper):
+            return []  # no word is a code or its first piece
         spans, i = [], 0
         while i < len(tokens):
             here = tokens[i]
