@@ -52,7 +52,14 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "feuille trop grande ({detail}) ; la limite est de {limite} : supprimez les lignes "
         "et colonnes vides ou inutiles, en bas et à droite de la feuille",
     ),
+    "FIC-RESSOURCES": (B, "lecture du fichier interrompue : {detail}"),
     # Sheets and columns.
+    "FEU-ANOMALIES": (
+        B,
+        "{nombre} autres anomalies {code} sur la feuille « {feuille} » ne sont pas listées "
+        "(les {limite} premières le sont) ; corrigez d'abord celles-ci, puis vérifiez à "
+        "nouveau le classeur",
+    ),
     "FEU-ILLISIBLE": (
         B,
         "feuille « {feuille} » illisible ({detail}) : aucune de ses lignes n'est lue ; "
@@ -308,7 +315,11 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
 
 CODES_FICHIER_ILLISIBLE = frozenset(
     {"FIC-VIDE", "FIC-FORMAT", "FIC-CORROMPU", "FIC-CHIFFRE", "FIC-TAILLE", "FIC-COMPRESSION"}
+    | {"FIC-RESSOURCES"}
 )
+# Anomalies of one code on one sheet listed (SPEC §5.3): beyond, one FEU-ANOMALIES says
+# how many more there are (a header cell repeated across a row would give thousands).
+MAX_PER_CODE = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,11 +358,14 @@ def shown(value: object) -> str:
 
 
 class Anomalies(list):
-    """The anomalies of one workbook, collected in order."""
+    """The anomalies of one workbook, collected in order; at most MAX_PER_CODE of one code
+    on one sheet, then one FEU-ANOMALIES that counts the others."""
 
     def __init__(self, fichier: str):
         super().__init__()
         self.fichier = fichier
+        self._counts: dict[tuple[str, str], int] = {}  # (code, sheet) -> anomalies added
+        self._beyond: dict[tuple[str, str], int] = {}  # -> index of its FEU-ANOMALIES
 
     def add(
         self,
@@ -363,11 +377,45 @@ class Anomalies(list):
         **fields: object,
     ) -> Anomaly:
         default, template = CATALOGUE[code]
+        key = (code, feuille)
+        counted = self._counts[key] = self._counts.get(key, 0) + 1
+        if counted > MAX_PER_CODE and feuille:
+            return self._beyond_limit(key, counted - MAX_PER_CODE, gravite or default)
         text = shown(valeur)
         message = template.format(valeur=text, feuille=feuille, **fields)
         anomaly = Anomaly(self.fichier, feuille, cellule, gravite or default, code, message, text)
         self.append(anomaly)
         return anomaly
+
+    def _beyond_limit(self, key: tuple[str, str], more: int, gravite: Gravite) -> Anomaly:
+        code, feuille = key
+        message = CATALOGUE["FEU-ANOMALIES"][1].format(
+            nombre=f"{more:,}".replace(",", "\u202f"),
+            code=code,
+            feuille=feuille,
+            limite=MAX_PER_CODE,
+        )
+        if key in self._beyond:  # the most severe of those left out
+            gravite = min(gravite, self[self._beyond[key]].gravite, key=list(Gravite).index)
+        else:
+            self._beyond[key] = len(self)
+            self.append(None)
+        anomaly = Anomaly(self.fichier, feuille, "", gravite, "FEU-ANOMALIES", message)
+        self[self._beyond[key]] = anomaly
+        return anomaly
+
+    def mark(self) -> tuple:
+        """What `restore` brings the list back to: its length and its counts."""
+        summaries = {i: self[i] for i in self._beyond.values()}
+        return len(self), dict(self._counts), dict(self._beyond), summaries
+
+    def restore(self, mark: tuple) -> None:
+        """Drop what was added since `mark` (a lot that failed is checked again)."""
+        length, counts, beyond, summaries = mark
+        self._counts, self._beyond = dict(counts), dict(beyond)
+        del self[length:]
+        for i, anomaly in summaries.items():
+            self[i] = anomaly
 
     def nombre(self, gravite: Gravite) -> int:
         return sum(1 for a in self if a.gravite is gravite)

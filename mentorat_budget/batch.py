@@ -7,22 +7,21 @@ order, where the first workbook of a UAI wins and the later ones become `Doublon
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from . import eligibility, figures
+from . import eligibility, figures, isolation
 from .anomalies import Anomalies, Anomaly, Gravite
 from .lot import Lot
-from .read import SUFFIXES, OurOutput
+from .read import SUFFIXES, OurOutput, report_failure
 from .rules import Rules, campagnes_connues, for_campagne
 from .validate import Parsed
 from .verify import DOUBLON, ILLISIBLE, check_lot, parse, statut
@@ -111,25 +110,33 @@ def discover(folders: Iterable[Path], exclude: Iterable[Path] = ()) -> list[tupl
 def parse_one(path: Path, fichier: str, rules: Rules | None) -> Parsed | None:
     """Read and type one workbook, in a worker; None for one of our own outputs.
 
-    Never raises on bad input: an unexpected error becomes an anomaly of the file.
+    Never raises on bad input: an unexpected error becomes an anomaly of the file. A
+    MemoryError is raised again: the worker is then replaced (isolation.py).
     """
     try:
         parsed = parse(path, rules, fichier, skip_ours=True)
     except OurOutput:  # a bilan, fiche, notification or annotated copy left in a folder
         return None
+    except MemoryError:
+        raise
     except Exception as error:  # a bug must not stop the batch: report it on the file
-        parsed = Parsed(Path(path), fichier, Anomalies(fichier))
-        parsed.anomalies.add(
-            "FIC-CORROMPU", detail=f"erreur interne {type(error).__name__} : {error}"
-        )
+        parsed = _failed(path, fichier, isolation.Failure(isolation.ERREUR, _text(error)))
     if not parsed.sha256:
         parsed.sha256 = _sha256(path)
     parsed.raw = None  # the rows are typed: no need to send them back
     return parsed
 
 
-def _worker(args: tuple) -> Parsed | None:
-    return parse_one(*args)
+def _text(error: BaseException) -> str:
+    return f"{type(error).__name__} : {error}"
+
+
+def _failed(path: Path, fichier: str, failure: isolation.Failure) -> Parsed:
+    """A workbook whose reading failed: its worker died, overran, or the reader raised."""
+    parsed = Parsed(Path(path), fichier, Anomalies(fichier))
+    report_failure(parsed.anomalies, failure)
+    parsed.sha256 = _sha256(path)
+    return parsed
 
 
 def tune_gc() -> None:
@@ -142,43 +149,22 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
-def _run(tasks: list[tuple], jobs: int, progress: Callable[[int], None]) -> Iterator:
-    if jobs <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield _worker(task)
-            progress(1)
-        return
-    chunk = max(1, min(16, len(tasks) // (jobs * 8)))
-    done = 0
-    while done < len(tasks):
-        try:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=tune_gc) as pool:
-                for result in pool.map(_worker, tasks[done:], chunksize=chunk):
-                    yield result
-                    done += 1
-                    progress(1)
-        except BrokenProcessPool:
-            # A reader died (a file that made a library abort): the files it may have held
-            # are read again one by one, each in its own process; then the pool goes on.
-            for task in tasks[done : done + 2 * jobs * chunk]:
-                yield _isolated(task)
-                done += 1
-                progress(1)
+def readers(jobs: int, context: str | None = None) -> isolation.Pool:
+    """The pool that reads a batch's workbooks: `jobs` worker processes, each under the
+    limits of isolation.Limits.from_environment()."""
+    return isolation.Pool(jobs, context=context, setup=tune_gc)
 
 
-def _isolated(task: tuple) -> Parsed | None:
-    """One file read in a process of its own; if that process dies, the file says so."""
-    try:
-        with ProcessPoolExecutor(max_workers=1, initializer=tune_gc) as pool:
-            return pool.submit(_worker, task).result()
-    except BrokenProcessPool:
-        path, fichier, _rules = task
-        parsed = Parsed(Path(path), fichier, Anomalies(fichier))
-        parsed.anomalies.add(
-            "FIC-CORROMPU", detail="la lecture de ce fichier a arrêté le processus qui le lisait"
-        )
-        parsed.sha256 = _sha256(path)
-        return parsed
+def _read_task(path: Path, fichier: str, rules: Rules | None) -> Parsed | None:
+    return parse_one(path, fichier, rules)  # looked up in the worker (tests patch it)
+
+
+def _parsed(tasks: list[tuple], pool: isolation.Pool, first: bool = False) -> Iterator:
+    """parse_one over the tasks, in the pool, in order; a failure is the file's anomaly."""
+    for (path, fichier, _rules), value in zip(
+        tasks, pool.map(_read_task, tasks, window=2 * CHUNK, first=first), strict=True
+    ):
+        yield _failed(path, fichier, value) if isinstance(value, isolation.Failure) else value
 
 
 def majority_campaign(declared: Counter) -> int | None:
@@ -265,9 +251,16 @@ def _rejets(lot: Lot, result: eligibility.Eligibilite) -> list[list[dict]]:
     return out
 
 
-def process(path: Path, fichier: str, rules: Rules | None, annoter: Path | None) -> Resultat:
-    """One workbook, read, checked and reduced (a batch of one)."""
-    results, _ = run_batch([(Path(path), fichier)], rules, jobs=1, annoter=annoter)
+def process(
+    path: Path,
+    fichier: str,
+    rules: Rules | None,
+    annoter: Path | None,
+    pool: isolation.Pool | None = None,
+) -> Resultat:
+    """One workbook, read (in a worker of `pool`, or of a pool of its own), checked and
+    reduced (a batch of one). Never raises on bad input, never brought down by it."""
+    results, _ = run_batch([(Path(path), fichier)], rules, jobs=1, annoter=annoter, pool=pool)
     return results[0] if results else Resultat(Path(path), fichier, ignore=True)
 
 
@@ -304,35 +297,30 @@ def annotated_name(fichier: str) -> str:
     return f"{stem}-annote.xlsx" if kind == "xlsx" else f"{stem}-{kind}-annote.xlsx"
 
 
-def _annotate_task(args: tuple) -> Path | None:
+def _annotate_task(path: Path, anomalies: list[Anomaly], target: Path) -> Path | None:
     """An annotated copy (in a worker); the copy is a courtesy: the bilan goes on."""
     from .write.annotate import annotate
 
-    path, _fichier, anomalies, target = args
     try:
         annotate(path, target, anomalies, None)
+    except MemoryError:
+        raise
     except Exception:
         return None
     return target
 
 
-def _annotate_all(results: list[Resultat], folder: Path, jobs: int) -> None:
+def _annotate_all(results: list[Resultat], folder: Path, pool: isolation.Pool) -> None:
+    """The copies are made in the workers: openpyxl parses the user's file (untrusted,
+    and about 50 times its size in memory)."""
     todo = [r for r in results if r.anomalies]
     # `sous/x.xlsx` and `sous__x.xlsx` would share a name
     names = distinct_names([annotated_name(r.fichier) for r in todo])
     tasks = [
-        (r.path, r.fichier, r.anomalies, Path(folder) / name)
-        for r, name in zip(todo, names, strict=True)
+        (r.path, r.anomalies, Path(folder) / name) for r, name in zip(todo, names, strict=True)
     ]
-    for result, copy in zip(todo, _run_tasks(_annotate_task, tasks, jobs), strict=True):
-        result.annote = copy
-
-
-def _run_tasks(function, tasks: list, jobs: int) -> list:
-    if jobs <= 1 or len(tasks) <= 1:
-        return [function(t) for t in tasks]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(function, tasks, chunksize=max(1, len(tasks) // (jobs * 4))))
+    for result, copy in zip(todo, pool.map(_annotate_task, tasks), strict=True):
+        result.annote = None if isinstance(copy, isolation.Failure) else copy
 
 
 # ----------------------------------------------------------------------- batch
@@ -348,31 +336,38 @@ def run_batch(
     annoter: Path | None = None,
     progress: Callable[[int], None] = lambda n: None,
     before_copies: Callable[[list[Resultat], Rules], None] | None = None,
+    pool: isolation.Pool | None = None,
 ) -> tuple[list[Resultat], Rules]:
-    """Read every file (in parallel), check them as lots of CHUNK workbooks while the
+    """Read every file in the worker processes of `pool` (or of a pool of `jobs` of its
+    own: isolation.py), check them as lots of CHUNK workbooks in this process while the
     workers read on (with `jobs > 1`, the last ones by quarters of CHUNK); returns the
-    results in path order and the rules applied.
+    results in path order and the rules applied. A file whose worker runs out of memory,
+    overruns or dies is reported on its own (FIC-RESSOURCES); the batch goes on.
     `before_copies` adds anomalies found across years (bilan --precedent) before the
-    annotated copies are written.
+    annotated copies are written (in the workers too).
 
     Without `rules`, each workbook is typed with the rules of the campaign it declares,
     and the lots are checked with those of the campaign most of the first workbooks
     declare. If, at the end, most workbooks declare another campaign, the batch is run
     again with its rules (a folder that mixes campaigns).
     """
-    stream = _Stream(rules, len(files) if jobs > 1 else None)
-    for parsed in _run([(path, shown, rules) for path, shown in files], jobs, progress):
-        stream.add(parsed)
-    results = stream.finish()
-    final = rules or for_campagne(majority_campaign(stream.declared) or campagnes_connues()[-1])
-    if stream.rules is not None and final.campagne != stream.rules.campagne:
-        return run_batch(files, final, jobs, annoter, lambda n: None, before_copies)
-    mark_duplicates(results)
-    if before_copies is not None:
-        before_copies(results, final)
-    if annoter is not None:
-        _annotate_all(results, annoter, jobs)
-    return results, final
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(readers(jobs))
+        stream = _Stream(rules, len(files) if jobs > 1 else None, pool)
+        for parsed in _parsed([(path, shown, rules) for path, shown in files], pool):
+            stream.add(parsed)
+            progress(1)
+        results = stream.finish()
+        final = rules or for_campagne(majority_campaign(stream.declared) or campagnes_connues()[-1])
+        if stream.rules is not None and final.campagne != stream.rules.campagne:
+            return run_batch(files, final, jobs, annoter, lambda n: None, before_copies, pool)
+        mark_duplicates(results)
+        if before_copies is not None:
+            before_copies(results, final)
+        if annoter is not None:
+            _annotate_all(results, annoter, pool)
+        return results, final
 
 
 class _Stream:
@@ -385,8 +380,8 @@ class _Stream:
     when the workers are done (one core idle) is smaller. Without `left` (one process, no
     core to fill), every lot is of CHUNK."""
 
-    def __init__(self, rules: Rules | None, left: int | None):
-        self.rules, self.left = rules, left
+    def __init__(self, rules: Rules | None, left: int | None, pool: isolation.Pool):
+        self.rules, self.left, self.pool = rules, left, pool
         self.pending: list[Parsed] = []
         self.results: list[Resultat] = []
         self.declared: Counter = Counter()  # campaign declared -> workbooks
@@ -410,14 +405,15 @@ class _Stream:
             campagne = majority_campaign(self.declared) or campagnes_connues()[-1]
             self.rules = for_campagne(campagne)
         rules = self.rules
-        lot = [  # typed with the rules of another campaign: typed again with these
-            p
-            if not p.lisible or p.campagne == rules.campagne
-            else parse_one(p.path, p.fichier, rules)
-            for p in self.pending
-        ]
-        self.results += _checked(lot, rules)
+        # typed with the rules of another campaign: typed again with these (first in line)
+        again = [(p.path, p.fichier, rules) for p in self.pending if self._retype(p)]
+        retyped = iter(_parsed(again, self.pool, first=True))
+        lot = [next(retyped) if self._retype(p) else p for p in self.pending]
+        self.results += _checked([p for p in lot if p is not None], rules)
         self.pending = []
+
+    def _retype(self, parsed: Parsed) -> bool:
+        return parsed.lisible and parsed.campagne != self.rules.campagne
 
     def finish(self) -> list[Resultat]:
         self._check()
@@ -427,7 +423,7 @@ class _Stream:
 def _checked(parsed: list[Parsed], rules: Rules) -> list[Resultat]:
     """The lot checked at once; if that fails, workbook by workbook, so that one
     workbook that trips a bug is reported on its own and never stops the batch."""
-    typed = [len(p.anomalies) for p in parsed]  # the anomalies found while typing
+    typed = [p.anomalies.mark() for p in parsed]  # the anomalies found while typing
     try:
         lot = check_lot(parsed, rules)
         results = results_of(lot)
@@ -436,7 +432,7 @@ def _checked(parsed: list[Parsed], rules: Rules) -> list[Resultat]:
     except Exception:
         results = []
         for p, found in zip(parsed, typed, strict=True):
-            del p.anomalies[found:]  # what the failed lot added is found again below
+            p.anomalies.restore(found)  # what the failed lot added is found again below
             try:
                 results += results_of(check_lot([p], rules))
             except Exception as error:

@@ -202,10 +202,11 @@ def verifier(
 
 
 def _annotate(fichier: Path, annoter: Path, classeur, quiet: bool) -> None:
+    from .isolation import call
     from .write.annotate import annotate
 
-    try:
-        annotate(fichier, annoter, classeur.anomalies, classeur.raw)
+    try:  # in a child process: openpyxl parses the user's file (isolation.py)
+        call(annotate, fichier, annoter, classeur.anomalies, classeur.raw)
     except OSError as e:
         fail(f"impossible d'écrire la copie annotée {annoter} : {e.strerror or e}")
     except Exception:  # openpyxl refuses some files calamine reads

@@ -86,12 +86,16 @@ class Unsupported(zipfile.BadZipFile):
     than by deflate (zipfile would inflate bzip2 and lzma without bound)."""
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """The member's bytes, never more than its declared size (a lying header is refused)."""
+def _readable(info: zipfile.ZipInfo) -> None:
     if info.flag_bits & 1:
         raise Unsupported(f"{info.filename} : contenu chiffré")
     if info.compress_type not in _INFLATED:
         raise Unsupported(f"{info.filename} : méthode de compression non prise en charge")
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The member's bytes, never more than its declared size (a lying header is refused)."""
+    _readable(info)
     # the archive is read from bytes in memory (getvalue shares them, no copy)
     if isinstance(archive.fp, io.BytesIO):
         return _inflate(archive.fp.getvalue(), info)
@@ -139,19 +143,17 @@ class Ambiguous(Exception):
     """A workbook whose sheets calamine might find otherwise than this module does."""
 
 
-def _parse_xml(xml: bytes, error: type[Exception], start, end=None, namespaces=False) -> None:
-    """Parse with expat and these handlers. A DOCTYPE (so no entity is ever expanded),
+def _parse_xml(xml: bytes, error: type[Exception], start) -> None:
+    """Parse with expat and this handler. A DOCTYPE (so no entity is ever expanded),
     malformed XML or an encoding Python cannot decode raise `error`, with a French reason."""
     from xml.parsers import expat
 
-    parser = expat.ParserCreate(namespace_separator=" ") if namespaces else expat.ParserCreate()
+    parser = expat.ParserCreate()
 
     def no_doctype(*_args) -> None:
         raise error("déclaration de type de document (DOCTYPE)")
 
     parser.StartElementHandler = start
-    if end is not None:
-        parser.EndElementHandler = end
     parser.StartDoctypeDeclHandler = no_doctype
     try:
         parser.Parse(xml, True)
@@ -216,45 +218,43 @@ def _sheet_members(archive: zipfile.ZipFile) -> list[tuple[str, str | None]]:
     return members
 
 
-# calamine places each cell by its own `r` (the last one, when a cell has two), accepts
-# any quoting, spacing and namespace prefix, and allocates the whole rectangle up to the
-# farthest cell: one cell at XFD1048576 and it aborts the process, out of memory.
+# calamine places each cell by its own `r` and allocates the whole rectangle up to the
+# farthest cell: one cell at XFD1048576 and the process aborts (contained, isolation.py).
+# The measure is for the message: a sheet that a spreadsheet application saved with
+# cells far away is refused by name (FIC-LIGNES), and the rest of the workbook is read.
 #
 # The usual layout, as Excel, LibreOffice, openpyxl and XlsxWriter write it: no tag with a
 # namespace prefix, and every cell tag written `<c r="A1"` with a reference within A1:Z9999,
-# then only double-quoted attributes in lower case, none of them starting with r.
+# then only double-quoted attributes in lower case, none of them starting with r. Any
+# other sheet is measured by the references written that way; the cells written otherwise
+# (hostile files: no application writes them) are left to the isolation.
 FAST_BOUND = (9_999, 26)
 _PREFIXED_TAG_RE = re.compile(rb":(?:c|row)[\s>/]")
 _UNUSUAL_CELL_RE = re.compile(
     rb'<c(?! r="[A-Z][0-9]{1,4}"(?: [a-qs-z][\w:]*+="[^"<]*+")*+/?>)[\s>/]'
 )
-_REF_RE = re.compile(r"([A-Z]{1,3})([0-9]{1,9})")
+_CELL_COLUMN_RE = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
+_ROW_NUMBER_RE = re.compile(rb'<(?:row|c) r="[A-Z]{0,3}([0-9]{1,9})"')
 
 
-class UnreadableSheet(Exception):
-    """A worksheet whose cells cannot be placed safely: refused, never given to calamine."""
-
-
-class TooLarge(UnreadableSheet):
-    """A worksheet written unusually and too large to be measured cell by cell."""
-
-
-def sheet_extent(xml: bytes, budget: list[int] | None = None) -> tuple[int, int]:
-    """Rows and columns that calamine would allocate for this worksheet XML (a bound).
+def sheet_extent(xml: bytes) -> tuple[int, int]:
+    """Rows and columns of a worksheet's XML, as its references say.
 
     The usual layout is proved with two searches and bounded by A1:Z9999 (FAST_BOUND);
-    anything else is parsed by expat and measured cell by cell. Raises UnreadableSheet
-    when, parsed, the XML is not well formed or a reference is not one (calamine would
-    place it who knows where)."""
+    any other sheet is measured by its references (`by_references`)."""
     rows, cols = FAST_BOUND
     within = rows <= MAX_ROWS and rows * cols <= MAX_CELLS  # a bound of use (MAX_* may vary)
     if within and not _PREFIXED_TAG_RE.search(xml) and not _UNUSUAL_CELL_RE.search(xml):
         return FAST_BOUND
-    if budget is not None:
-        budget[0] -= len(xml)
-        if budget[0] < 0:
-            raise TooLarge(f"{_human(len(xml))} de XML")
-    return _sheet_extent_general(xml)
+    return by_references(xml)
+
+
+def by_references(xml: bytes) -> tuple[int, int]:
+    """The farthest row and column that `<row r="N"` and `<c r="XN"` name: searches in
+    C, then one comparison per distinct value."""
+    rows = max(map(int, set(_ROW_NUMBER_RE.findall(xml))), default=0)
+    letters = max(set(_CELL_COLUMN_RE.findall(xml)), key=lambda b: (len(b), b), default=b"")
+    return rows, _col_number(letters.decode())
 
 
 def _col_number(letters: str) -> int:
@@ -264,79 +264,57 @@ def _col_number(letters: str) -> int:
     return n
 
 
-def _sheet_extent_general(xml: bytes) -> tuple[int, int]:
-    """Every row and cell element, as an XML parser sees it, placed as calamine places
-    them or farther (memory stays flat). A cell with `r` is where it says; a cell without
-    goes one column after the previous cell, on the current row. The current row is set
-    by a row's `r` (here never backwards) and moves on at each row's end, which also
-    brings the column back to A (here only for a row with children: calamine may see
-    `<row/>` as neither start nor end)."""
-    at = {"row": 1, "col": 1, "rows": 0, "cols": 0}
-    open_rows: list[bool] = []  # per row element open: has it children?
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        local = name.rpartition(" ")[2]
-        if open_rows:
-            open_rows[-1] = True
-        if local == "row":
-            ref = attrs.get("r")
-            if ref is not None:
-                if not (ref.isascii() and ref.isdigit() and len(ref) < 10):
-                    raise UnreadableSheet(f"ligne numérotée « {ref[:20]} »")
-                at["row"] = max(at["row"], int(ref))
-            open_rows.append(False)
-        elif local == "c":
-            ref = attrs.get("r")
-            if ref is None:
-                row, col = at["row"], at["col"]
-            else:
-                m = _REF_RE.fullmatch(ref)
-                if m is None:
-                    raise UnreadableSheet(f"cellule nommée « {ref[:20]} »")
-                row, col = int(m[2]), _col_number(m[1])
-            at["col"] = col + 1
-            at["rows"], at["cols"] = max(at["rows"], row), max(at["cols"], col)
-
-    def end(name: str) -> None:
-        if name.rpartition(" ")[2] == "row" and open_rows:
-            at["row"] += 1
-            if open_rows.pop():
-                at["col"] = 1
-
-    _parse_xml(xml, UnreadableSheet, start, end, namespaces=True)
-    return at["rows"], at["cols"]
+# An .ods is parsed whole by calamine, which expands repeated rows and cells: a row
+# repeated with a value in it, empty rows or cells repeated before a value (LibreOffice
+# stores a million empty rows as one), a space repeated (`<text:s text:c="…"/>`). The
+# repeats are read here with any quoting and spacing (cells and spaces: 100 or more).
+_ODS_TABLE_RE = re.compile(
+    rb"<table:table\s[^>]{0,4096}?table:name\s*=\s*(?:\"([^\"]*)\"|'([^']*)')"
+)
+_ODS_CONTENT = (b"office:value-type", b"<text:p", b"table:formula")
+_ODS_ROWS_RE = re.compile(rb"number-rows-repeated\s*=\s*[\"']([^\"'<>]{1,32})")
+_ODS_CELLS_RE = re.compile(rb"number-columns-repeated\s*=\s*[\"']([^\"'<>]{3,32})")
+_ODS_SPACES_RE = re.compile(rb"<text:s\b[^>]{0,256}?text:c\s*=\s*[\"']([^\"'<>]{3,32})")
+MAX_TEXT = 32_767  # characters of one cell, as Excel and LibreOffice keep them
 
 
-_ODS_TABLE_RE = re.compile(rb'<table:table\s[^>]*?table:name="([^"]*)"')
-_ODS_REPEAT_RE = re.compile(rb'<table:table-row\b[^>]*?table:number-rows-repeated="(\d+)"')
-_ODS_CONTENT_RE = re.compile(rb"office:value-type|<text:p\b")
+def _repeat(raw: bytes) -> int:
+    """A repeat count as calamine reads it (entities decoded), or 1 when it cannot."""
+    text = _unescape(raw)
+    return int(text) if text.isascii() and text.isdigit() else 1
 
 
-def _ods_too_big(content: bytes, anomalies: Anomalies) -> set[str]:
-    """Sheets of an .ods with more rows than the limit, counted before parsing.
-
-    Every row element counts once; LibreOffice stores a million empty rows as one
-    repeated row, which costs nothing, but a repeated row that holds a value is expanded
-    by the reader, so it counts as many times as it is repeated."""
-    too_big: set[str] = set()
-    tables = [(m.start(), _unescape(m[1])) for m in _ODS_TABLE_RE.finditer(content)]
+def _ods_refusals(content: bytes) -> list[tuple[str, str, str]]:
+    """(sheet, anomaly code, detail) of the sheets of an .ods that calamine must not
+    expand: more rows or cells than the limits, counted with their repeats up to the last
+    value of the sheet, or a space repeated more than a cell holds."""
+    found = []
+    tables = [(m.start(), _unescape(m[1] or m[2] or b"")) for m in _ODS_TABLE_RE.finditer(content)]
     for i, (start, name) in enumerate(tables):
         end = tables[i + 1][0] if i + 1 < len(tables) else len(content)
-        rows = content.count(b"<table:table-row", start, end)
-        for m in _ODS_REPEAT_RE.finditer(content, start, end):
-            row_end = content.find(b"</table:table-row>", m.end(), end)
-            if _ODS_CONTENT_RE.search(content, m.end(), row_end if row_end > 0 else end):
-                rows += int(m[1]) - 1
-        if rows > MAX_ROWS:
-            too_big.add(name)
-            anomalies.add(
-                "FIC-LIGNES",
-                name,
-                "",
-                detail=f"{thousands(rows)} lignes",
-                limite=limits(),
-            )
-    return too_big
+        last = max(content.rfind(marker, start, end) for marker in _ODS_CONTENT)
+        if last < 0:
+            continue  # no value: nothing is expanded
+        rows = content.count(b"<table:table-row", start, last) + sum(
+            _repeat(m[1]) - 1 for m in _ODS_ROWS_RE.finditer(content, start, last)
+        )
+        width: dict[int, int] = {}  # per row (where it ends): columns its repeats add
+        for m in _ODS_CELLS_RE.finditer(content, start, last):
+            cell = content.rfind(b"<", start, m.start())
+            if not content.startswith((b"<table:table-cell", b"<table:covered-table-cell"), cell):
+                continue  # a column's style, repeated: no cell
+            row_end = content.find(b"</table:table-row", m.end(), end)
+            if row_end < 0 or any(content.find(c, cell, row_end) > 0 for c in _ODS_CONTENT):
+                width[row_end] = width.get(row_end, 0) + _repeat(m[1]) - 1
+        cols = 1 + max(width.values(), default=0)
+        spaces = _ODS_SPACES_RE.finditer(content, start, end)
+        longest = max((_repeat(m[1]) for m in spaces), default=0)
+        if rows > MAX_ROWS or rows * cols > MAX_CELLS:
+            size = _count(rows, "ligne") + (f" × {_count(cols, 'colonne')}" if cols > 1 else "")
+            found.append((name, "FIC-LIGNES", size))
+        elif longest > MAX_TEXT:
+            found.append((name, "FEU-ILLISIBLE", f"une cellule de {_count(longest, 'espace')}"))
+    return found
 
 
 # Cells that calamine reads as empty but are not: a formula never calculated (openpyxl
@@ -390,21 +368,31 @@ def _count(n: int, noun: str) -> str:
     return f"{thousands(n)} {noun}{'s' if n > 1 else ''}"
 
 
-MAX_PARSED_BYTES = 64 * MiB  # of unusual sheet XML parsed by expat, per file
-
-
-def _measure(xml: bytes, budget: list[int]) -> tuple[str, str] | None:
-    """Why calamine must not parse this worksheet (anomaly code, detail), or None.
-    `budget`: bytes of unusual XML the file may still have parsed (expat is slow)."""
-    try:
-        rows, cols = sheet_extent(xml, budget)
-    except TooLarge as error:
-        return "FIC-LIGNES", str(error)
-    except UnreadableSheet as error:
-        return "FEU-ILLISIBLE", f"XML illisible : {error}"
+def _oversize(xml: bytes) -> str:
+    """Why calamine must not parse this worksheet (the FIC-LIGNES detail), or ""."""
+    rows, cols = sheet_extent(xml)
     if rows > MAX_ROWS or rows * cols > MAX_CELLS:
-        return "FIC-LIGNES", f"{_count(rows, 'ligne')} × {_count(cols, 'colonne')}"
-    return None
+        return f"{_count(rows, 'ligne')} × {_count(cols, 'colonne')}"
+    return ""
+
+
+_SST_COUNT_RE = re.compile(rb"<(?:[\w.-]+:)?sst\b[^>]*?\buniqueCount\s*=\s*[\"']([^\"'<>]{1,32})")
+
+
+def _shared_strings_claim(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> str:
+    """The shared strings a workbook declares, when more than its part could hold
+    (calamine reserves room for each before reading one: 24 bytes apiece)."""
+    for info in infos:
+        if info.filename.replace("\\", "/").lower() != "xl/sharedstrings.xml":
+            continue
+        with archive.open(info) as f:
+            m = _SST_COUNT_RE.search(f.read(4096))
+        if m and _repeat(m[1]) > info.file_size // 4:  # `<si/>` takes 5 bytes
+            return (
+                f"{info.filename} annonce {thousands(_repeat(m[1]))} textes pour "
+                f"{_human(info.file_size)}"
+            )
+    return ""
 
 
 @dataclass
@@ -462,42 +450,35 @@ def _check_zip(
         except ZIP_ERRORS as error:
             anomalies.add("FIC-CORROMPU", detail=_damaged(error))
             return None
-        return ZipFindings("ods", too_big=_ods_too_big(content, anomalies))
+        refusals = _ods_refusals(content)
+        for name, code, detail in refusals:
+            extra = {"limite": limits()} if code == "FIC-LIGNES" else {}
+            anomalies.add(code, name, "", detail=detail, **extra)
+        return ZipFindings("ods", too_big={name for name, _, _ in refusals})
     if "[Content_Types].xml" not in names:
         anomalies.add("FIC-FORMAT", detail="archive zip sans classeur")
         return None
     found = ZipFindings("xlsm" if any(n.endswith("vbaProject.bin") for n in names) else "xlsx")
     found.output = output
     try:
+        for info in infos:  # as zipfile would inflate bzip2 and lzma: without bound
+            _readable(info)
+        claim = _shared_strings_claim(archive, infos)
+        if claim:
+            anomalies.add("FIC-CORROMPU", detail=claim)
+            return None
         sheets = _sheet_members(archive)
         found.sheet_names = [name for name, _ in sheets]
-        named: dict[str, list[str]] = {}  # member -> the sheet names it stands for
-        for name, member in sheets:
-            if member is not None:
-                named.setdefault(member, []).append(name)
-        # Every member that holds sheet data is measured, that no sheet leads to too.
-        budget = [MAX_PARSED_BYTES]
-        for info in infos:
-            xml = _read_member(archive, info)
-            mapped = named.get(info.filename, [])
-            holds_cells = mapped or b"sheetData" in xml  # calamine accepts any prefix
-            refusal = _measure(xml, budget) if holds_cells else None
-            found.measured.update(mapped)
-            if refusal and not mapped:  # calamine should not open it: in case it does
-                anomalies.add(
-                    "FIC-CORROMPU",
-                    detail=f"{info.filename}, qu'aucune feuille ne nomme : {refusal[1]}",
-                )
-                return None
-            for name in mapped:
-                if refusal:
-                    found.too_big.add(name)
-                    if key_of(name) is not None:
-                        code, detail = refusal
-                        extra = {"limite": limits()} if code == "FIC-LIGNES" else {}
-                        anomalies.add(code, name, "", detail=detail, **extra)
-                elif key_of(name) is not None:
-                    found.special[name] = special_cells(xml)
+        for name, member in sheets:  # calamine parses a sheet only when asked for it
+            if member is None or key_of(name) is None:
+                continue
+            xml = _read_member(archive, archive.getinfo(member))
+            found.measured.add(name)
+            if oversize := _oversize(xml):
+                found.too_big.add(name)
+                anomalies.add("FIC-LIGNES", name, "", detail=oversize, limite=limits())
+            else:
+                found.special[name] = special_cells(xml)
     except Ambiguous as error:
         anomalies.add("FIC-CORROMPU", detail=f"structure du classeur ambiguë : {error}")
         return None
@@ -560,8 +541,22 @@ def read_workbook(path: Path, anomalies: Anomalies, skip_ours: bool = False) -> 
 
 
 def read_any(path: Path, anomalies: Anomalies) -> RawWorkbook | None:
-    """Read every sheet, keyed by its own name (for lists and notifications)."""
-    return _read(Path(path), anomalies, lambda name: name)
+    """Read every sheet, keyed by its own name (for lists, notifications and last year's
+    bilan), in a child process under the limits of isolation.py."""
+    from . import isolation
+
+    try:
+        raw, found = isolation.call(_read_any, Path(path), anomalies.fichier)
+    except isolation.Contained as contained:
+        report_failure(anomalies, contained.failure)
+        return None
+    anomalies.extend(found)
+    return raw
+
+
+def _read_any(path: Path, fichier: str) -> tuple[RawWorkbook | None, Anomalies]:
+    found = Anomalies(fichier)
+    return _read(path, found, lambda name: name), found
 
 
 def _read(
@@ -602,7 +597,9 @@ def _read(
     except python_calamine.PasswordError:
         anomalies.add("FIC-CHIFFRE")
         return None
-    except Exception as e:  # calamine raises several unrelated types on broken files
+    except BaseException as e:  # calamine raises several unrelated types on broken files
+        if not _damage(e):
+            raise
         anomalies.add("FIC-CORROMPU", detail=_reason(e))
         return None
     if fmt in ("xlsx", "xlsm") and names != checked.sheet_names:
@@ -635,7 +632,9 @@ def _read(
             sheet = book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
             merged = list(sheet.merged_cell_ranges or [])
-        except Exception as e:
+        except BaseException as e:
+            if not _damage(e):
+                raise
             anomalies.add("FIC-CORROMPU", name, detail=_reason(e))
             return None
         if len(rows) > MAX_ROWS:  # .ods and .xls are bounded here, after the size checks
@@ -648,7 +647,40 @@ def _read(
     return raw
 
 
-def _reason(error: Exception) -> str:
+def _damage(error: BaseException) -> bool:
+    """A library's answer to a damaged file: an Exception, or python-calamine's
+    PanicException (a BaseException: a Rust panic, say on a date out of range). Not a
+    MemoryError: the process that reads must then be replaced (isolation.py)."""
+    if isinstance(error, MemoryError):
+        return False
+    return isinstance(error, Exception) or type(error).__name__ == "PanicException"
+
+
+def report_failure(anomalies: Anomalies, failure) -> None:
+    """The anomaly of a file whose reading did not return (an isolation.Failure): its
+    worker ran out of memory, overran or died (FIC-RESSOURCES), or the reader raised (a
+    bug: FIC-CORROMPU, « erreur interne »)."""
+    from . import isolation
+
+    details = {
+        isolation.MEMOIRE: f"il demande plus de {failure.limit // MiB:.0f} Mo de mémoire ; une "
+        "feuille s'étend sans doute bien au-delà de ses données (des cellules remplies ou "
+        "mises en forme très loin en bas ou à droite) : supprimez ces lignes et colonnes, "
+        "enregistrez le classeur depuis Excel ou LibreOffice, puis renvoyez-le",
+        isolation.DUREE: f"sa lecture dépasse {failure.limit:g} secondes ; enregistrez le "
+        "classeur à nouveau depuis Excel ou LibreOffice en retirant les feuilles et les "
+        "lignes inutiles, puis renvoyez-le",
+        isolation.ARRET: "le programme de lecture s'est arrêté sur ce fichier (contenu "
+        "endommagé ou inhabituel) ; ouvrez-le dans Excel ou LibreOffice, enregistrez-le à "
+        "nouveau, puis renvoyez-le",
+    }
+    if failure.reason in details:
+        anomalies.add("FIC-RESSOURCES", detail=details[failure.reason])
+    else:
+        anomalies.add("FIC-CORROMPU", detail=f"erreur interne {failure.detail}")
+
+
+def _reason(error: BaseException) -> str:
     """What went wrong, in French (the libraries' own messages are English)."""
     import python_calamine
 

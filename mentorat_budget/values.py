@@ -32,13 +32,24 @@ class Illisible(ValueError):
 # --------------------------------------------------------------------------- text
 
 
-@lru_cache(maxsize=8192)
+MAX_KEY = 256  # characters of a text that a loose key reads: no header or list value is longer
+
+
 def norm(text: object) -> str:
     """Loose key for headers, sheet names and list values.
 
     Case, accents, punctuation, repeated spaces and a trailing unit such as
-    `(€)` do not matter: `"  Montant  (€) "` and `"montant"` give the same key.
+    `(€)` do not matter: `"  Montant  (€) "` and `"montant"` give the same key. Only the
+    first MAX_KEY characters are read (cell text may hold 32 767: time and the cache stay
+    bounded).
     """
+    if text.__class__ is str and len(text) > MAX_KEY:  # type: ignore[arg-type]
+        text = text[:MAX_KEY]  # type: ignore[index]
+    return _norm(text)
+
+
+@lru_cache(maxsize=8192)
+def _norm(text: object) -> str:
     s = str(text).strip().lower()
     s = re.sub(r"\((?:€|eur|euros?|h|km|cv|%)\)\s*$", "", s)
     s = unicodedata.normalize("NFKD", s)
@@ -66,8 +77,25 @@ def as_text(value: object) -> str:
 
 _SPACES = "\u0020\u00a0\u202f\u2009\u2007\u2008\u200a\t"
 _SPACE_RE = re.compile(f"[{_SPACES}]+")
-_CURRENCY_RE = re.compile(r"^(?:€|eur(?:os?)?)\s*|\s*(?:€|eur(?:os?)?)$", re.IGNORECASE)
+_CURRENCIES = ("euros", "euro", "eur", "€")  # longest first
 _MINUS = "-\u2212\u2013"
+# Text is bounded before it is parsed (SPEC §8): no number or date is typed in more
+# characters than this, spaces and currency included; longer text is refused unread.
+MAX_TYPED = 64
+
+
+def _without_currency(s: str) -> str:
+    """`€ 12` and `12 EUR` -> `12` (stripped at both ends; no regular expression)."""
+    lower = s.lower()
+    for unit in _CURRENCIES:
+        if lower.startswith(unit):
+            s, lower = s[len(unit) :].lstrip(), lower[len(unit) :].lstrip()
+            break
+    for unit in _CURRENCIES:
+        if lower.endswith(unit):
+            s = s[: -len(unit)].rstrip()
+            break
+    return s
 
 
 def parse_decimal_text(text: str) -> Decimal:
@@ -78,8 +106,9 @@ def parse_decimal_text(text: str) -> Decimal:
     repeated ones are grouping and must separate groups of three digits, so
     `12,5,0` is refused.
     """
-    s = _SPACE_RE.sub(" ", text).strip()
-    s = _CURRENCY_RE.sub("", s).strip()
+    if len(text) > MAX_TYPED:
+        raise Illisible("VAL-NOMBRE")
+    s = _without_currency(_SPACE_RE.sub(" ", text).strip())
     if not s or len(s) > 40:
         raise Illisible("VAL-NOMBRE")
     negative = False
@@ -258,7 +287,7 @@ def parse_date(value: object) -> date:
         if value == value and _SERIAL_MIN <= value <= _SERIAL_MAX:
             return EXCEL_EPOCH + timedelta(days=int(value))
         raise Illisible("VAL-DATE")
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value) <= MAX_TYPED:
         s = " ".join(value.split())
         if m := _YMD.fullmatch(s):
             return _make_date(int(m[1]), int(m[2]), int(m[3]))
@@ -280,7 +309,7 @@ def parse_bool(value: object) -> bool:
         return value
     if isinstance(value, int | float) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value) <= MAX_TYPED:
         key = norm(value)
         if key in _YES:
             return True

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import eligibility
+from . import eligibility, isolation
 from . import rules as rules_mod
 from .anomalies import Anomalies
 from .checks import run_checks
 from .lot import Lot
-from .read import read_workbook
+from .read import read_workbook, report_failure
 from .rules import Rules
 from .validate import Parsed, Table, validate
 
@@ -113,18 +113,29 @@ def check_workbook(
     path: Path,
     rules: Rules | None = None,
     fichier: str | None = None,
+    pool: isolation.Pool | None = None,
 ) -> tuple[Classeur, Rules]:
-    """Read and check one workbook (see `parse` for the choice of rules). Never raises on
-    bad input: an unexpected error is reported on the file, as the batch does."""
+    """Read one workbook in a child process (a worker of `pool`, or one started for it:
+    isolation.py), then check it here (see `parse` for the choice of rules). Never raises
+    on bad input: a reading that runs out of memory, overruns or dies is FIC-RESSOURCES,
+    an unexpected error is reported on the file, as the batch does."""
+    fichier = fichier or str(path)
     try:
-        parsed = parse(path, rules, fichier)
+        parsed = isolation.call(parse, Path(path), rules, fichier, pool=pool)
+    except isolation.Contained as contained:
+        parsed = Parsed(Path(path), fichier, Anomalies(fichier))
+        report_failure(parsed.anomalies, contained.failure)
+    except Exception as error:
+        parsed = _failed(path, fichier, error)
+    try:
         applied = rules or rules_mod.for_campagne(parsed.campagne or rules_mod.latest().campagne)
         return Classeur(check_lot([parsed], applied)), applied
     except Exception as error:
-        fichier = fichier or str(path)
-        failed = Parsed(Path(path), fichier, Anomalies(fichier))
-        failed.anomalies.add(
-            "FIC-CORROMPU", detail=f"erreur interne {type(error).__name__} : {error}"
-        )
         applied = rules or rules_mod.latest()
-        return Classeur(check_lot([failed], applied)), applied
+        return Classeur(check_lot([_failed(path, fichier, error)], applied)), applied
+
+
+def _failed(path: Path, fichier: str, error: Exception) -> Parsed:
+    failed = Parsed(Path(path), fichier, Anomalies(fichier))
+    failed.anomalies.add("FIC-CORROMPU", detail=f"erreur interne {type(error).__name__} : {error}")
+    return failed

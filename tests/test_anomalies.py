@@ -362,11 +362,36 @@ def test_fic_lignes_stray_cell_far_below(fill, write_fill, tmp_path, check):
 
 
 @covers("FEU-ILLISIBLE")
-def test_feu_illisible_sheet_that_cannot_be_placed_safely(fill, write_fill, tmp_path, check):
-    """A Dépenses sheet whose XML calamine would read (an attribute glued to the cell's
-    reference) but that cannot be measured: the sheet is refused, the rest is read."""
+def test_feu_illisible_sheet_missing_from_the_archive(fill, write_fill, tmp_path, check):
+    """A Dépenses sheet that the workbook lists but whose XML is not in the archive: the
+    sheet is refused by name, the rest is read."""
     source = write_fill(fill)
     path = tmp_path / "feuille.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w") as zout:
+        member = dict(read._sheet_members(zin))["Dépenses"]
+        for info in zin.infolist():
+            if info.filename != member:
+                zout.writestr(info.filename, zin.read(info.filename))
+    classeur = check(path)
+    expect(
+        classeur,
+        "FEU-ILLISIBLE",
+        "Dépenses",
+        B,
+        "feuille « Dépenses » illisible (introuvable dans l'archive)",
+        "aucune de ses lignes n'est lue",
+    )
+    assert classeur.lisible is True
+    assert list(classeur.tables["mentors"].frame["code"]) == ["M01", "M02"]
+
+
+@covers("FIC-RESSOURCES")
+def test_fic_ressources_a_reading_that_runs_out_of_memory(fill, write_fill, tmp_path, check):
+    """A cell whose reference is glued to another attribute (no application writes it):
+    calamine places it at XFD1048576 and its allocation fails. The reading runs in a child
+    process (isolation.py): that one file is Illisible, with the reason and what to do."""
+    source = write_fill(fill)
+    path = tmp_path / "memoire.xlsx"
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w") as zout:
         member = dict(read._sheet_members(zin))["Dépenses"]
         for info in zin.infolist():
@@ -375,17 +400,38 @@ def test_feu_illisible_sheet_that_cannot_be_placed_safely(fill, write_fill, tmp_
                 glued = b'<row r="9000"><c r="A9000" s="1"r="XFD1048576"><v>1</v></c></row>'
                 data = data.replace(b"</sheetData>", glued + b"</sheetData>")
             zout.writestr(info.filename, data)
-    classeur = check(path)
-    expect(
-        classeur,
-        "FEU-ILLISIBLE",
-        "Dépenses",
-        B,
-        "feuille « Dépenses » illisible (XML illisible : XML mal formé",
-        "aucune de ses lignes n'est lue",
+    expect_file_level(
+        check(path),
+        "FIC-RESSOURCES",
+        "lecture du fichier interrompue : il demande plus de 1024 Mo de mémoire",
+        "supprimez ces lignes et colonnes, enregistrez le classeur depuis Excel ou LibreOffice",
     )
-    assert classeur.lisible is True
-    assert list(classeur.tables["mentors"].frame["code"]) == ["M01", "M02"]
+
+
+@covers("FEU-ANOMALIES")
+def test_feu_anomalies_the_first_fifty_of_one_code_then_how_many_more(fill, tmp_path, check):
+    """A header typed across a whole row (2 000 times « Montant prévu »): 50 COL-DOUBLON
+    are listed, then one anomaly says how many more there are (SPEC §5.3)."""
+    sheets = plain_sheets(fill)
+    sheets["Budget prévisionnel"][1] += ["Montant prévu (€)"] * 2_000
+    classeur = check(save_sheets(tmp_path / "entetes.xlsx", sheets))
+    doubles = [a for a in classeur.anomalies if a.code == "COL-DOUBLON"]
+    assert [a.lieu for a in doubles] == [f"Budget prévisionnel!{c}2" for c in _columns(3, 53)]
+    (more,) = [a for a in classeur.anomalies if a.code == "FEU-ANOMALIES"]
+    assert (more.lieu, more.gravite) == ("Budget prévisionnel", A)
+    assert more.message == (
+        "1\u202f950 autres anomalies COL-DOUBLON sur la feuille « Budget prévisionnel » ne "
+        "sont pas listées (les 50 premières le sont) ; corrigez d'abord celles-ci, puis "
+        "vérifiez à nouveau le classeur"
+    )
+    assert statut(classeur) == VALIDE  # warnings only, as the 2 000 would have been
+
+
+def _columns(first: int, last: int) -> list[str]:
+    """Letters of columns first..last-1 (0 is A)."""
+    from mentorat_budget.validate import letters
+
+    return [letters(i) for i in range(first, last)]
 
 
 def test_fic_lignes_names_only_the_sheet_over_the_limit(fill, write_fill, check, monkeypatch):

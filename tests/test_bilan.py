@@ -615,7 +615,8 @@ def test_a_file_that_kills_its_reader_costs_only_itself(tmp_path, monkeypatch):
     assert _comparable(others) == _comparable([r for r in expected if r.fichier != victim])
     (dead,) = [r for r in results if r.fichier == victim]
     assert dead.statut == "Illisible" and dead.sha256 == expected[2].sha256
-    assert "la lecture de ce fichier a arrêté le processus" in dead.anomalies[0].message
+    assert [a.code for a in dead.anomalies] == ["FIC-RESSOURCES"]
+    assert "le programme de lecture s'est arrêté sur ce fichier" in dead.anomalies[0].message
 
 
 def test_a_folder_led_by_another_campaign_is_checked_with_the_majoritys_rules(

@@ -1,8 +1,10 @@
-"""The sheet extent measured before calamine parses a sheet (read.sheet_extent).
+"""The checks before parsing (read.py): sheet extents, .ods repeats, shared strings.
 
-calamine places a cell by its own `r`, however it is quoted, spaced or repeated, and
-allocates the whole rectangle up to the farthest cell: a cell it places at XFD1048576
-aborts the process. The end-to-end cases are in the hostile corpus (grille-geante-*)."""
+calamine places a cell by its own `r` and allocates the whole rectangle up to the
+farthest cell; it expands an .ods's repeated rows, cells and spaces; it reserves room
+for every shared string a workbook declares. The checks here give a precise anomaly for
+what a spreadsheet application writes; anything else is contained by the isolation of
+the parsing (tests/test_isolation.py; end to end: the hostile corpus)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mentorat_budget import read
+from mentorat_budget.anomalies import Anomalies
 
 EXEMPLES = sorted((Path(__file__).parents[1] / "workbooks" / "exemples").glob("*.xlsx"))
 FAR = (1_048_576, 16_384)
@@ -27,50 +30,26 @@ def sheet(cells: str) -> bytes:
 
 
 @pytest.mark.parametrize("path", EXEMPLES[:2], ids=lambda p: p.name)
-def test_usual_sheets_take_the_fast_path_and_the_parser_agrees(path):
+def test_usual_sheets_take_the_fast_path_and_their_references_agree(path):
     with zipfile.ZipFile(path) as z:
         members = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
         for member in members:
             xml = z.read(member)
             assert read.sheet_extent(xml) == read.FAST_BOUND, member
-            rows, cols = read._sheet_extent_general(xml)
+            rows, cols = read.by_references(xml)
             assert 0 < rows <= read.FAST_BOUND[0] and 0 < cols <= read.FAST_BOUND[1]
 
 
 @pytest.mark.parametrize(
-    "cells",
+    ("cells", "extent"),
     [
-        "<c r='XFD1048576'><v>1</v></c>",
-        '<c r = "XFD1048576"><v>1</v></c>',
-        '<c s="1" r="XFD1048576"><v>1</v></c>',
-        '<c\nr="XFD1048576"><v>1</v></c>',
-        '<x:c xmlns:x="urn:x" r="XFD1048576"><v>1</v></x:c>',
+        ('<c r="XFD1048576"><v>1</v></c>', FAR),
+        ('<c r="AA1" s="3" t="s"><v>1</v></c>', (1, 27)),
+        ('<c r="B60000"><v>1</v></c>', (60_000, 2)),
     ],
 )
-def test_a_far_cell_written_unusually_is_measured(cells):
-    assert read.sheet_extent(sheet('<c r="A1"><v>1</v></c>' + cells)) == FAR
-
-
-@pytest.mark.parametrize(
-    "cells",
-    [
-        '<c r="A1" r="XFD1048576"><v>1</v></c>',  # calamine takes the last r
-        '<c r="A1" s="1"r="XFD1048576"><v>1</v></c>',  # not XML, yet calamine reads it
-        '<c r="A1:B2"><v>1</v></c>',
-    ],
-)
-def test_a_cell_that_cannot_be_placed_refuses_the_sheet(cells):
-    with pytest.raises(read.UnreadableSheet):
-        read.sheet_extent(sheet(cells))
-
-
-def test_a_reference_written_with_an_entity_is_measured_as_decoded():
-    assert read.sheet_extent(sheet('<c r="&#88;FD1"><v>1</v></c>')) == (1, 16_384)
-
-
-def test_cells_without_reference_follow_each_other():
-    rows, cols = read.sheet_extent(sheet('<c r="C1"><v>1</v></c>' + "<c><v>2</v></c>" * 30))
-    assert cols == 33 and 1 <= rows <= 2  # a bound: the row's r and the rows that end
+def test_a_cell_beyond_the_fast_bound_is_measured_by_its_reference(cells, extent):
+    assert read.sheet_extent(sheet('<c r="A1"><v>1</v></c>' + cells)) == extent
 
 
 def test_the_fast_bound_gives_way_to_smaller_limits(monkeypatch):
@@ -78,18 +57,107 @@ def test_the_fast_bound_gives_way_to_smaller_limits(monkeypatch):
     assert read.sheet_extent(sheet('<c r="A1"><v>1</v></c><c r="B1"><v>1</v></c>')) == (1, 2)
 
 
-def test_rows_nested_in_rows_are_measured_as_calamine_places_them():
-    """calamine moves to the next row when a row ends, not when one starts: rows opened
-    inside rows put each cell without `r` one column further."""
-    n = 60
-    xml = (
-        b"<worksheet><sheetData>"
-        + b"".join(b'<row r="%d"><c><v>1</v></c>' % i for i in range(1, n + 1))
-        + b"</row>" * n
-        + b"</sheetData></worksheet>"
+# ------------------------------------------------------------------------ .ods
+
+ODS_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?><office:document-content'
+    ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+    ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+    ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+    "<office:body><office:spreadsheet>"
+)
+VALUE = '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'  # noqa: E501
+
+
+MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+    '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+    '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+    '"application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>'
+)
+
+
+def ods(tmp_path: Path, rows: str, name: str = "Dépenses") -> Path:
+    """A one-sheet .ods whose table holds these rows (after a LibreOffice-like column)."""
+    path = tmp_path / "classeur.ods"
+    content = (
+        f'{ODS_HEAD}<table:table table:name="{name}">'
+        '<table:table-column table:number-columns-repeated="16371"/>'
+        f"{rows}</table:table></office:spreadsheet></office:body></office:document-content>"
     )
-    rows, cols = read.sheet_extent(xml)
-    assert rows >= n and cols >= n
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("META-INF/manifest.xml", MANIFEST)
+        z.writestr("content.xml", content)
+    return path
+
+
+def refused(path: Path) -> list[tuple[str, str, str]]:
+    anomalies = Anomalies(path.name)
+    assert read.read_workbook(path, anomalies) is None
+    return [(a.code, a.feuille, a.message) for a in anomalies]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        f"<table:table-row table:number-rows-repeated='3000000'>{VALUE}</table:table-row>",
+        f'<table:table-row table:number-rows-repeated = "3000000" >{VALUE}</table:table-row>',
+        f'<table:table-row table:number-rows-repeated="&#51;000000">{VALUE}</table:table-row>',
+        '<table:table-row table:number-rows-repeated="1000000"><table:table-cell/>'
+        f"</table:table-row><table:table-row>{VALUE}</table:table-row>",
+        '<table:table-row table:number-rows-repeated="40000"><table:table-cell '
+        'table:number-columns-repeated="1000" office:value-type="string"><text:p>x</text:p>'
+        "</table:table-cell></table:table-row>",
+        '<table:table-row><table:table-cell table:number-columns-repeated="200000000"/>'
+        f"{VALUE}</table:table-row>",
+    ],
+    ids=["apostrophes", "espaces", "entite", "vides-puis-valeur", "cellules", "colonnes"],
+)
+def test_ods_repeats_are_counted_however_they_are_written(tmp_path, row):
+    ((code, feuille, message),) = refused(ods(tmp_path, row))
+    assert (code, feuille) == ("FIC-LIGNES", "Dépenses")
+    assert "la limite est de 50\u202f000 lignes et 1\u202f500\u202f000 cellules" in message
+
+
+def test_ods_space_repeated_beyond_a_cell_is_refused(tmp_path):
+    row = (
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>a'
+        '<text:s text:c="1000000000"/>b</text:p></table:table-cell></table:table-row>'
+    )
+    ((code, feuille, message),) = refused(ods(tmp_path, row))
+    assert (code, feuille) == ("FEU-ILLISIBLE", "Dépenses")
+    assert "une cellule de 1\u202f000\u202f000\u202f000 espaces" in message
+
+
+def test_ods_repeats_as_libreoffice_writes_them_are_read(tmp_path):
+    """Empty cells repeated to the last column after the values, identical rows stored
+    once, a million empty rows at the end: nothing is expanded beyond the values."""
+    row = (
+        f'<table:table-row table:number-rows-repeated="3">{VALUE}'
+        '<table:table-cell table:number-columns-repeated="16380"/></table:table-row>'
+    )
+    rows = 10_000 * row + (
+        '<table:table-row table:number-rows-repeated="1048000">'
+        '<table:table-cell table:number-columns-repeated="16384"/></table:table-row>'
+    )
+    anomalies = Anomalies("classeur.ods")
+    raw = read.read_workbook(ods(tmp_path, rows), anomalies)
+    assert list(anomalies) == []
+    assert len(raw.sheets["depenses"].rows) == 30_000
+    assert {len(r) for r in raw.sheets["depenses"].rows} == {1}
+
+
+def test_shared_strings_declared_beyond_what_the_part_holds_refuse_the_file(tmp_path):
+    def change(name: str, data: bytes) -> bytes:
+        if name != "xl/sharedStrings.xml":
+            return data
+        return data.replace(b"uniqueCount=", b"uniqueCount='99999999999' x=", 1)
+
+    path = _rewritten(EXEMPLES[0], tmp_path / "textes.xlsx", change)
+    ((code, feuille, message),) = refused(path)
+    assert (code, feuille) == ("FIC-CORROMPU", "")
+    assert "xl/sharedStrings.xml annonce 99\u202f999\u202f999\u202f999 textes" in message
 
 
 def test_formula_search_does_not_look_back_to_the_start_of_the_sheet():
@@ -238,22 +306,15 @@ def test_a_second_list_of_relationships_is_refused(tmp_path):
 
 
 def test_an_unknown_encoding_is_an_anomaly_not_a_traceback(tmp_path):
-    from mentorat_budget.anomalies import Anomalies
-
-    member = _depenses_member(EXEMPLES[0])
-
     def change(name: str, data: bytes) -> bytes:
-        if name == member:  # and unusual, so that it is parsed
-            data = data.replace(b'encoding="UTF-8"', b'encoding="bogus"')
-            return data.replace(b"</sheetData>", b"<row><c><v>1</v></c></row></sheetData>")
-        return data
+        if name != "xl/workbook.xml":
+            return data
+        return data.replace(b'encoding="UTF-8"', b'encoding="bogus"')
 
     path = _rewritten(EXEMPLES[0], tmp_path / "encodage.xlsx", change)
-    anomalies = Anomalies(str(path))
-    raw = read.read_workbook(path, anomalies)
-    assert raw is not None and raw.sheets["depenses"].rows == []
-    assert [(a.code, a.feuille) for a in anomalies] == [("FEU-ILLISIBLE", "Dépenses")]
-    assert "encodage du XML inconnu" in anomalies[0].message
+    ((code, feuille, message),) = refused(path)
+    assert (code, feuille) == ("FIC-CORROMPU", "")
+    assert "encodage du XML inconnu" in message
 
 
 @pytest.mark.parametrize(
