@@ -106,6 +106,7 @@ def _serve(tasks: Connection, results: Connection, limits: Limits, stderr: str, 
     hooks = _test_hooks()
     if setup is not None:
         setup()
+    results.send(("ready", None))  # the clock of its first task starts now
     while True:
         try:
             function, args = tasks.recv()
@@ -182,6 +183,7 @@ class _Worker:
     stderr: str  # the file its fd 2 writes to
     queue: deque = field(default_factory=deque)  # ids sent to it, in the order it runs them
     started: float = 0.0  # when the first task of `queue` began
+    ready: bool = False  # started and set up: tasks may be sent
     dead: bool = False  # to be replaced
 
 
@@ -388,7 +390,13 @@ class Pool:
 
     def _dispatch(self) -> None:
         for w in self._workers:
-            while w is not None and not w.dead and self._pending and len(w.queue) < self.depth:
+            while (
+                w is not None
+                and w.ready
+                and not w.dead
+                and self._pending
+                and len(w.queue) < self.depth
+            ):
                 task = self._pending.popleft()
                 if self._tasks[task] is None:  # abandoned
                     del self._tasks[task]
@@ -407,14 +415,19 @@ class Pool:
 
     def _collect(self, w: _Worker, ready: list) -> None:
         if w.results in ready or w.process.sentinel in ready:
-            while w.queue and w.results.poll():
+            while w.results.poll():
                 try:
                     message = w.results.recv()
-                except (EOFError, OSError):  # died while sending
+                except (EOFError, OSError):  # died, maybe while sending
                     break
                 except Exception:  # a result that cannot be unpickled: the worker goes too
                     self._fail(w, Failure(ARRET, "résultat illisible"), kill=True)
                     return
+                if message[0] == "ready":
+                    w.ready = True
+                    continue
+                if not w.queue:  # nothing was asked of it
+                    continue
                 if message[0] == "crash":
                     memory = message[1] == MEMOIRE
                     failure = Failure(MEMOIRE, "", self.limits.memory) if memory else None

@@ -13,7 +13,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,8 +233,9 @@ _PREFIXED_TAG_RE = re.compile(rb":(?:c|row)[\s>/]")
 _UNUSUAL_CELL_RE = re.compile(
     rb'<c(?! r="[A-Z][0-9]{1,4}"(?: [a-qs-z][\w:]*+="[^"<]*+")*+/?>)[\s>/]'
 )
-_CELL_COLUMN_RE = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
-_ROW_NUMBER_RE = re.compile(rb'<(?:row|c) r="[A-Z]{0,3}([0-9]{1,9})"')
+_WIDE_RE = re.compile(rb'<c r="([A-Z]{2,3})[0-9]')  # beyond Z: rare
+_NARROW_RE = re.compile(rb'<c r="([A-Z])[0-9]')
+_LAST_ROW_RE = re.compile(rb'<(?:row|c) r="[A-Z]{0,3}([0-9]{1,9})"')
 
 
 def sheet_extent(xml: bytes) -> tuple[int, int]:
@@ -250,11 +251,16 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
 
 
 def by_references(xml: bytes) -> tuple[int, int]:
-    """The farthest row and column that `<row r="N"` and `<c r="XN"` name: searches in
-    C, then one comparison per distinct value."""
-    rows = max(map(int, set(_ROW_NUMBER_RE.findall(xml))), default=0)
-    letters = max(set(_CELL_COLUMN_RE.findall(xml)), key=lambda b: (len(b), b), default=b"")
-    return rows, _col_number(letters.decode())
+    """The last row and the farthest column that `<row r="N"` and `<c r="XN"` name, as
+    applications write them (rows in order): a search from the end, then C-level searches
+    of the columns."""
+    rows = 0
+    for tag in (b'<row r="', b'<c r="'):
+        m = _LAST_ROW_RE.match(xml, max(xml.rfind(tag), 0))
+        rows = max(rows, int(m[1]) if m else 0)
+    letters = set(_WIDE_RE.findall(xml)) or set(_NARROW_RE.findall(xml))
+    widest = max(letters, key=lambda b: (len(b), b), default=b"")
+    return rows, _col_number(widest.decode())
 
 
 def _col_number(letters: str) -> int:
@@ -275,13 +281,26 @@ _ODS_CONTENT = (b"office:value-type", b"<text:p", b"table:formula")
 _ODS_ROWS_RE = re.compile(rb"number-rows-repeated\s*=\s*[\"']([^\"'<>]{1,32})")
 _ODS_CELLS_RE = re.compile(rb"number-columns-repeated\s*=\s*[\"']([^\"'<>]{3,32})")
 _ODS_SPACES_RE = re.compile(rb"<text:s\b[^>]{0,256}?text:c\s*=\s*[\"']([^\"'<>]{3,32})")
+_LITERALS = {
+    _ODS_ROWS_RE: b"number-rows-repeated",
+    _ODS_CELLS_RE: b"number-columns-repeated",
+    _ODS_SPACES_RE: b"<text:s",
+}
 MAX_TEXT = 32_767  # characters of one cell, as Excel and LibreOffice keep them
+MAX_COLUMNS = 16_384  # XFD: calamine keeps no more
 
 
 def _repeat(raw: bytes) -> int:
     """A repeat count as calamine reads it (entities decoded), or 1 when it cannot."""
     text = _unescape(raw)
     return int(text) if text.isascii() and text.isdigit() else 1
+
+
+def _search(pattern: re.Pattern, content: bytes, start: int, end: int) -> Iterable[re.Match]:
+    """pattern.finditer from the first occurrence of the text it starts with (found by a
+    fast search: the regular expression engine scans a large content.xml slowly)."""
+    first = content.find(_LITERALS[pattern], start, end)
+    return pattern.finditer(content, first, end) if first >= 0 else ()
 
 
 def _ods_refusals(content: bytes) -> list[tuple[str, str, str]]:
@@ -296,18 +315,18 @@ def _ods_refusals(content: bytes) -> list[tuple[str, str, str]]:
         if last < 0:
             continue  # no value: nothing is expanded
         rows = content.count(b"<table:table-row", start, last) + sum(
-            _repeat(m[1]) - 1 for m in _ODS_ROWS_RE.finditer(content, start, last)
+            _repeat(m[1]) - 1 for m in _search(_ODS_ROWS_RE, content, start, last)
         )
         width: dict[int, int] = {}  # per row (where it ends): columns its repeats add
-        for m in _ODS_CELLS_RE.finditer(content, start, last):
+        for m in _search(_ODS_CELLS_RE, content, start, last):
             cell = content.rfind(b"<", start, m.start())
             if not content.startswith((b"<table:table-cell", b"<table:covered-table-cell"), cell):
                 continue  # a column's style, repeated: no cell
             row_end = content.find(b"</table:table-row", m.end(), end)
             if row_end < 0 or any(content.find(c, cell, row_end) > 0 for c in _ODS_CONTENT):
                 width[row_end] = width.get(row_end, 0) + _repeat(m[1]) - 1
-        cols = 1 + max(width.values(), default=0)
-        spaces = _ODS_SPACES_RE.finditer(content, start, end)
+        cols = min(1 + max(width.values(), default=0), MAX_COLUMNS)
+        spaces = _search(_ODS_SPACES_RE, content, start, end)
         longest = max((_repeat(m[1]) for m in spaces), default=0)
         if rows > MAX_ROWS or rows * cols > MAX_CELLS:
             size = _count(rows, "ligne") + (f" × {_count(cols, 'colonne')}" if cols > 1 else "")
@@ -688,6 +707,8 @@ def _reason(error: BaseException) -> str:
         return "XML illisible"
     if isinstance(error, python_calamine.ZipError):
         return "archive zip endommagée"
+    if _damage(error) and not isinstance(error, Exception):  # a panic
+        return "une valeur que le lecteur ne sait pas lire, par exemple une date hors de mesure"
     return "contenu endommagé ou format non reconnu"
 
 

@@ -281,11 +281,13 @@ def bilan(corpus, outputs, verifier_runs) -> Bilan:
     out = outputs / "bilan"
     out.mkdir()
 
-    def args(folder: Path) -> list[str]:
+    def args(folder: Path) -> list[str]:  # two readers; the strict run, one
         target, fiches, copies = (str(folder / n) for n in ("bilan.xlsx", "fiches", "annotes"))
-        return ["bilan", str(corpus.folder), "-o", target, "--fiches", fiches, "--annoter", copies]
+        return ["bilan", str(corpus.folder), "-o", target, "--fiches", fiches, "--annoter", copies,
+                "--jobs", "2"]  # fmt: skip
 
-    strict = ["bilan", str(corpus.folder), "-o", str(outputs / "bilan-strict.xlsx"), "--strict"]
+    strict = ["bilan", str(corpus.folder), "-o", str(outputs / "bilan-strict.xlsx"), "--strict",
+              "--jobs", "1"]  # fmt: skip
     inputs = [corpus.path(c) for c in corpus.cases]  # hashed before and after each command
     runs = run_commands(
         [("bilan", args(out), inputs), ("bilan --strict", strict, inputs)],
@@ -396,6 +398,15 @@ def test_bilan_reports_each_file(case, corpus, bilan):
     )
     assert lus == case.lus, f"{case.what} : {lus} centimes lus, {case.lus} attendus"
     assert (lus - eligible - ineligible, ecart) == (0, 0)
+
+
+def test_each_file_costs_only_itself_with_one_or_two_readers(corpus, bilan):
+    """`bilan --jobs 2` and `bilan --jobs 1` (the strict run): one row per file, each with
+    the status `verifier` gives it, whatever the others did to their readers."""
+    expected = {c.name: c.bilan_statut or c.statut for c in corpus.cases if not c.ours}
+    for path in (bilan.path, bilan.strict_path):
+        rows = table_at(path, "Établissements", "UAI")
+        assert {r["Fichier"]: r["Statut du classeur"] for r in rows if r["Fichier"]} == expected
 
 
 def test_bilan_conserves_every_euro(corpus, bilan):
@@ -642,7 +653,8 @@ def test_a_killed_bilan_never_leaves_a_partial_file(lot, tmp_path, moment, delay
 
 
 def test_readme_documents_the_limits_and_what_the_user_sees():
-    from mentorat_budget import read
+    from mentorat_budget import isolation, read
+    from mentorat_budget.anomalies import MAX_PER_CODE
 
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = text.split("## Limites de sécurité", 1)[1].split("\n## ", 1)[0]
@@ -658,6 +670,12 @@ def test_readme_documents_the_limits_and_what_the_user_sees():
         f"{read.MAX_CELLS / 10**6:g} million".replace(".", ",") + " de cellules",
         "Illisible",  # what the user sees: the file's status, and an anomaly
         "FIC-LIGNES",
+        "FIC-RESSOURCES",  # the isolation, its limits and how to change them
+        f"{isolation.DEFAULT_MEMORY // read.MiB} Mo",
+        f"{isolation.DEFAULT_SECONDS:g} secondes",
+        isolation.MEMORY_ENV,
+        isolation.SECONDS_ENV,
+        f"{MAX_PER_CODE} premières",
     ]
     assert [f for f in facts if f not in flat] == []
 

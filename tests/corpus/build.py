@@ -444,6 +444,105 @@ def far_cell(tag: str) -> Callable[[bytes], bytes]:
     return change
 
 
+# -- Contained (issue 12 §3): files that made a library abort, panic or crawl.
+
+ODS_VALUE = (
+    '<table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell>'
+)
+
+
+def ods_with(fill: Remplissage, rows: str) -> Maker:
+    """The fill as an .ods whose Dépenses sheet ends with these XML rows."""
+    more = lambda name: [rows.encode()] if name == "Dépenses" else []  # noqa: E731
+    return lambda path, shop: save_ods(path, plain_sheets(fill), more)
+
+
+def shared_strings_claim(data: bytes) -> bytes:
+    """sharedStrings.xml declaring 99 999 999 999 strings (calamine reserves room for each)."""
+
+    def claim(zout: zipfile.ZipFile, info: zipfile.ZipInfo, original: bytes) -> None:
+        zout.writestr(info, re.sub(rb'uniqueCount="\d+"', b'uniqueCount="99999999999"', original))
+
+    return rewrite_zip(data, {"xl/sharedStrings.xml": claim})
+
+
+def newlines_amount(data: bytes) -> bytes:
+    """Dépenses!E3 holding « 1 », 40 000 line breaks, « 2 » (a quadratic pattern took more
+    than 20 s on it)."""
+
+    def edit(zout: zipfile.ZipFile, info: zipfile.ZipInfo, original: bytes) -> None:
+        text = "1" + "\n" * 40_000 + "2"
+        cell = f'<c r="E3" t="inlineStr"><is><t>{text}</t></is></c>'.encode()
+        zout.writestr(info, re.sub(rb'<c r="E3"[^>]*>.*?</c>', cell, original, count=1))
+
+    return rewrite_zip(data, {sheet_member(data, "Dépenses"): edit})
+
+
+def header_flood(sheets: dict) -> None:
+    """« Montant prévu (€) » typed across 16 000 columns of the budget's header."""
+    sheets["Budget prévisionnel"][1] += ["Montant prévu (€)"] * 16_000
+
+
+def date_out_of_range(wb: openpyxl.Workbook) -> None:
+    """A huge negative number in a date-formatted cell: python-calamine panics on it."""
+    cell = wb["Dépenses"]["B3"]
+    cell.value, cell.number_format = -1e300, "dd/mm/yyyy"
+
+
+def xls_records(fill: Remplissage, damage: Callable[[bytearray, dict], None]) -> Maker:
+    """An .xls saved by LibreOffice whose BIFF records `damage(stream, sheets)` changes in
+    place (sheets: name -> offset of its BOF in the Workbook stream)."""
+    import olefile  # installed with msoffcrypto-tool
+
+    def make(path: Path, shop: Workshop) -> None:
+        convert(shop, shop.template(fill), "xls", path)
+        ole = olefile.OleFileIO(str(path), write_mode=True)
+        stream = bytearray(ole.openstream("Workbook").read())
+        sheets = {}
+        for at, kind, _size in biff_records(stream):
+            if kind == 0x0085:  # BOUNDSHEET8: BOF offset, then the name (1 byte length, flag)
+                length, wide = stream[at + 10], stream[at + 11]
+                raw = stream[at + 12 : at + 12 + (2 * length if wide else length)]
+                name = raw.decode("utf-16-le" if wide else "latin-1")
+                sheets[name] = struct.unpack_from("<I", stream, at + 4)[0]
+            elif kind == 0x000A:  # EOF of the globals
+                break
+        damage(stream, sheets)
+        ole.write_stream("Workbook", bytes(stream))
+        ole.close()
+
+    return make
+
+
+def biff_records(stream: bytes, start: int = 0) -> Iterator[tuple[int, int, int]]:
+    """(offset, record type, body size) of each record from `start`."""
+    at = start
+    while at + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, at)
+        yield at, kind, size
+        at += 4 + size
+
+
+def far_xls_cell(stream: bytearray, sheets: dict) -> None:
+    """The first number of Dépenses moved to row 65 536, column 65 536 (calamine allocates
+    the whole grid: 137 GB)."""
+    for at, kind, _size in biff_records(stream, sheets["Dépenses"]):
+        if kind in (0x0203, 0x027E, 0x00FD):  # NUMBER, RK, LABELSST: row, column first
+            stream[at + 4 : at + 8] = b"\xff\xff\xff\xff"
+            return
+    raise AssertionError("aucune cellule dans Dépenses")
+
+
+def short_codepage(stream: bytearray, sheets: dict) -> None:
+    """The CODEPAGE record declares one byte instead of two: python-calamine panics."""
+    for at, kind, size in biff_records(stream):
+        if kind == 0x0042:
+            assert size == 2
+            stream[at + 2 : at + 4] = b"\x01\x00"
+            return
+    raise AssertionError("pas d'enregistrement CODEPAGE")
+
+
 def with_vba(data: bytes) -> bytes:
     """A macro-enabled workbook (.xlsm): a VBA project in the archive."""
     buf = io.BytesIO(data)
@@ -543,16 +642,64 @@ def cases() -> list[Case]:
              from_workbook(fill, lambda wb: wb["Dépenses"].__setitem__("XFD40000", "x")),
              Expect("FIC-LIGNES", "Dépenses"), lus=0)  # fmt: skip
 
-    for name, tag, code in (
-        ("r-double", '<c r="A9000" r="XFD1048576"', "FEU-ILLISIBLE"),
-        ("r-apostrophes", "<c r='XFD1048576'", "FIC-LIGNES"),
-        ("r-espaces", '<c r = "XFD1048576"', "FIC-LIGNES"),
-        ("r-prefixe", '<x:c xmlns:x="urn:x" r="XFD1048576"', "FIC-LIGNES"),
+    # Written as no application writes them: not measured, the isolation answers (its
+    # allocation fails in the child process that parses).
+    for name, tag in (
+        ("r-double", '<c r="A9000" r="XFD1048576"'),
+        ("r-apostrophes", "<c r='XFD1048576'"),
+        ("r-espaces", '<c r = "XFD1048576"'),
+        ("r-prefixe", '<x:c xmlns:x="urn:x" r="XFD1048576"'),
     ):
         fill = fill_for(next(uai))
-        readable(f"grille-geante-{name}.xlsx", f"une cellule en XFD1048576 écrite {tag}",
-                 A_CORRIGER, fill, transformed(fill, far_cell(tag)),
-                 Expect(code, "Dépenses"), lus=0)  # fmt: skip
+        add(f"grille-geante-{name}.xlsx", f"une cellule en XFD1048576 écrite {tag}",
+            ILLISIBLE, transformed(fill, far_cell(tag)),
+            Expect("FIC-RESSOURCES", fragment="de mémoire"))  # fmt: skip
+
+    # -- Contained (issue 12 §3): each costs its own file, never the command or the batch.
+    repeated = {
+        "apostrophes": f"<table:table-row table:number-rows-repeated='3000000'>{ODS_VALUE}"
+        "</table:table-row>",
+        "espaces": f'<table:table-row table:number-rows-repeated = "3000000" >{ODS_VALUE}'
+        "</table:table-row>",
+        "lignes-vides-puis-valeur": '<table:table-row table:number-rows-repeated="1000000">'
+        f"<table:table-cell/></table:table-row><table:table-row>{ODS_VALUE}</table:table-row>",
+        "colonnes": '<table:table-row table:number-rows-repeated="1000"><table:table-cell '
+        'table:number-columns-repeated="100000" office:value-type="string"><text:p>x'
+        "</text:p></table:table-cell></table:table-row>",
+    }
+    for name, rows in repeated.items():
+        add(f"ods-repetition-{name}.ods", f".ods, répétition de lignes ou de cellules : {name}",
+            ILLISIBLE, ods_with(fill_for(next(uai)), rows),
+            Expect("FIC-LIGNES", "Dépenses"))  # fmt: skip
+    spaces = (
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>a'
+        '<text:s text:c="1000000000"/>b</text:p></table:table-cell></table:table-row>'
+    )
+    add("ods-espaces-repetes.ods", ".ods, une cellule de 1 000 000 000 espaces (text:s)",
+        ILLISIBLE, ods_with(fill_for(next(uai)), spaces),
+        Expect("FEU-ILLISIBLE", "Dépenses", fragment="espaces"))  # fmt: skip
+    add("textes-partages-annonces.xlsx", "sharedStrings.xml annonce 99 999 999 999 textes",
+        ILLISIBLE, transformed(fill_for(next(uai)), shared_strings_claim),
+        Expect("FIC-CORROMPU", fragment="sharedStrings.xml annonce"))  # fmt: skip
+    add("date-hors-mesure.xlsx", "une date de -1E+300 jours (calamine panique)", ILLISIBLE,
+        from_workbook(fill_for(next(uai)), date_out_of_range),
+        Expect("FIC-CORROMPU", "Dépenses"))  # fmt: skip
+    add("ancien-format-panique.xls", ".xls dont l'enregistrement CODEPAGE est tronqué "
+        "(calamine panique)", ILLISIBLE, xls_records(fill_for(next(uai)), short_codepage),
+        Expect("FIC-CORROMPU"), soffice=True)  # fmt: skip
+    add("ancien-format-grille-geante.xls", ".xls dont une cellule est en ligne et colonne "
+        "65 536", ILLISIBLE, xls_records(fill_for(next(uai)), far_xls_cell),
+        Expect("FIC-RESSOURCES", fragment="de mémoire"), soffice=True)  # fmt: skip
+    fill = fill_for(next(uai))
+    readable("montant-sauts-de-ligne.xlsx", "un montant de 40 000 sauts de ligne entre 1 et 2",
+             A_CORRIGER, fill, transformed(fill, newlines_amount),
+             Expect("VAL-MONTANT", "Dépenses", "E3"), lus=1_280 + 12_345)  # fmt: skip
+    fill = fill_for(next(uai))
+    readable("entete-repete.xlsx", "« Montant prévu (€) » répété sur 16 000 colonnes",
+             VALIDE, fill, from_sheets(fill, header_flood),
+             Expect("COL-DOUBLON", "Budget prévisionnel", "D2"),
+             Expect("FEU-ANOMALIES", "Budget prévisionnel",
+                    fragment="15\u202f950 autres anomalies COL-DOUBLON"))  # fmt: skip
 
     # -- Sheets, rubriques and columns missing in turn.
     for sheet in (ETABLISSEMENT, *TABLES):
