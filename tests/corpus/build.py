@@ -446,9 +446,7 @@ def far_cell(tag: str) -> Callable[[bytes], bytes]:
 
 # -- Contained (issue 12 §3): files that made a library abort, panic or crawl.
 
-ODS_VALUE = (
-    '<table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell>'
-)
+ODS_VALUE = '<table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell>'
 
 
 def ods_with(fill: Remplissage, rows: str) -> Maker:
