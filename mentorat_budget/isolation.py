@@ -48,6 +48,7 @@ TEST_HOOK_ENV = "MENTORAT_ESSAI_LECTEUR"
 # Why a task did not return.
 MEMOIRE, DUREE, ARRET, ERREUR = "mémoire", "durée", "arrêt", "erreur"
 _EXIT_MEMORY, _EXIT_CRASH = 3, 4  # a worker's exit codes after a MemoryError, a panic
+_GRACE = 10  # seconds after the limit when a worker's own alarm kills it
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def _serve(tasks: Connection, results: Connection, limits: Limits, stderr: str, 
         with contextlib.suppress(OSError):
             os.close(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the alarm below kills, even if hung
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     hard = resource.getrlimit(resource.RLIMIT_AS)[1]
     soft = limits.memory if hard == resource.RLIM_INFINITY else min(limits.memory, hard)
@@ -114,6 +116,9 @@ def _serve(tasks: Connection, results: Connection, limits: Limits, stderr: str, 
             return
         os.ftruncate(2, 0)
         os.lseek(2, 0, os.SEEK_SET)
+        # The parent kills an overrun at the limit; the kernel does, a little later, if the
+        # parent itself is gone (a worker blocked on a futex would live on otherwise).
+        signal.alarm(int(limits.seconds) + _GRACE)
         try:
             _hook(hooks, args)
             outcome = ("ok", function(*args))
@@ -123,6 +128,7 @@ def _serve(tasks: Connection, results: Connection, limits: Limits, stderr: str, 
             outcome = ("raised", _portable(error))
         except BaseException as error:  # PanicException, SystemExit, KeyboardInterrupt
             _last_words(results, ("crash", f"{type(error).__name__}"), _EXIT_CRASH)
+        signal.alarm(0)
         try:
             results.send(outcome)
         except MemoryError:
@@ -469,6 +475,8 @@ class Pool:
         code = w.process.exitcode
         if code == _EXIT_MEMORY or b"memory allocation of" in printed:
             return Failure(MEMOIRE, "allocation refusée", self.limits.memory)
+        if code == -signal.SIGALRM:
+            return Failure(DUREE, "", self.limits.seconds)
         if code is not None and code < 0:
             with contextlib.suppress(ValueError):
                 return Failure(ARRET, signal.Signals(-code).name)
