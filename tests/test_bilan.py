@@ -354,6 +354,7 @@ def test_duplicate_never_overwrites_the_kept_establishments_fiche(tmp_path, writ
 
 def test_numeric_codes_are_masked_without_touching_amounts(tmp_path, write_fill):
     fill = copy.deepcopy(base_fill())
+    fill.etablissement["eleves_prevus"] = 2
     for i, eleve in enumerate(fill.lignes["eleves"], start=1):
         eleve["code"] = i  # student codes typed as numbers: 1, 2, 3
     fill.lignes["rencontres"] = []
@@ -369,8 +370,12 @@ def test_numeric_codes_are_masked_without_touching_amounts(tmp_path, write_fill)
     anomalies = table(out, "Anomalies")
     doublon = next(a for a in anomalies if a["Code"] == "VAL-DOUBLON")
     assert "« [code masqué] »" in doublon["Message"] and doublon["Valeur lue"] == "[code masqué]"
-    info = next(a for a in anomalies if a["Code"] == "ETA-DOTATION-MENTORES")
-    assert "10\u202f000,00 €" in info["Message"] and "masqué" not in info["Message"]
+    # 10 000 € for 2 students planned: a warning whose « 2 » is a count, not student 2.
+    warning = next(a for a in anomalies if a["Code"] == "ETA-DOTATION-PREVUS")
+    assert warning["Message"] == (
+        "dotation 10\u202f000,00 € supérieure au forfait de 500,00 € × 2 élèves prévus "
+        "(1\u202f000,00 €) ; vérifiez la dotation notifiée"
+    )
 
 
 def test_rejected_cells_follow_the_users_columns(tmp_path, fill, check):
