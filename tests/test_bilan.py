@@ -858,3 +858,26 @@ def test_fiche_and_annotated_copy_keep_every_anomaly(tmp_path, write_fill):
     assert "DEP-IK" in book["Dépenses"]["E4"].comment.text
     assert "DEP-JUSTIFICATIF" in book["Dépenses"]["G5"].comment.text
     assert "MEN-FORMATION" in book["Mentors"]["I4"].comment.text
+
+
+def test_benchmark_workbooks_carry_a_campaigns_mistakes(tmp_path):
+    """`exemples --taille banc`: the benchmark's size (SPEC §8) and its habits, each found
+    by the checks on a workbook (SPEC §8: about 90 anomalies and 55 rejected lines)."""
+    from collections import Counter
+
+    from mentorat_budget.batch import run_batch
+    from mentorat_budget.examples import write_examples
+    from mentorat_budget.rules import for_campagne
+
+    rules = for_campagne(2025)
+    paths = write_examples(tmp_path, 2, 2024, rules, bench=True)
+    results, _ = run_batch([(p, p.name) for p in paths], rules, jobs=1)
+    for r in results:
+        f = r.figures
+        assert (f.eleves_prevus, f.mentors, f.lignes, len(r.partenaires)) == (120, 40, 300, 6)
+        codes = Counter(a.code for a in r.anomalies)
+        for code in ("DEP-IK", "MEN-FORMATION", "MEN-FILIERE", "DEP-JUSTIFICATIF"):
+            assert codes[code] > 0, (r.fichier, code, codes)
+        assert 20 <= codes["DEP-IK"] <= 45
+        assert 60 <= len(r.anomalies) <= 130
+        assert 35 <= len({x["ligne"] for x in r.rejets}) <= 80
