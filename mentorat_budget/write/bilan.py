@@ -1002,10 +1002,11 @@ def _codes_table(ws, fmt, results, listed: list[list[Anomaly]], top: int) -> Non
     )
 
 
-# Both charts beside the indicators, on the first printed page: 1.2 × 480 by 0.9 × 288
-# pixels, 13 rows of 20 pixels each.
-CHART_SCALE = {"x_scale": 1.2, "y_scale": 0.9}
-CHART_WIDTH, CHART_ROWS = 576, 13
+# Both charts beside the indicators, on the first printed page, within the columns D to F
+# (a chart reaching into G would print a page of its own): 1.15 × 480 by 0.9 × 288 pixels,
+# 13 rows of 20 pixels each.
+CHART_SCALE = {"x_scale": 1.15, "y_scale": 0.9}
+CHART_WIDTH, CHART_ROWS = 552, 13
 
 
 def _pixels(widths) -> int:
