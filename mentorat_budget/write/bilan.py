@@ -328,7 +328,7 @@ ACAD_COLUMNS = [
     Col("Rencontres par élève mentoré", NUMBER, 12, "rate:Rencontres/Élèves mentorés"),
     Col("Élèves mentorés boursiers", INT, 10, "sum"),
     Col("Part de boursiers", PCT, 10, "rate:Élèves mentorés boursiers/Élèves mentorés"),
-    Col("Élèves mentorés résidant en QPV", INT, 14, "sum"),
+    Col("Élèves mentorés résidant en QPV", INT, 15, "sum"),
     Col("Part de résidants QPV", PCT, 10, "rate:Élèves mentorés résidant en QPV/Élèves mentorés"),
     Col("Bénévolat valorisé (€)", MONEY, 14, "sum"),
 ]
@@ -547,8 +547,8 @@ ANOMALY_COLUMNS = [
     Col("Feuille", TEXT, 14, wrap=True),
     Col("Cellule", TEXT, 8),
     Col("Gravité", TEXT, 13),
-    Col("Code", TEXT, 22),
-    Col("Message", TEXT, 60, wrap=True),
+    Col("Code", TEXT, 24),
+    Col("Message", TEXT, 58, wrap=True),
     Col("Valeur lue", TEXT, 16, wrap=True),
 ]
 

@@ -29,29 +29,82 @@ _PORTRAIT = (8.27 - 2 * MARGIN) * 96 * 0.97
 _LANDSCAPE = (11.69 - 2 * MARGIN) * 96 * 0.97
 
 
-# Calibri's (and Carlito's, its metric twin) advance widths in 1/2048 em, rounded up to
-# the next 96th (measured on Carlito): a wrapped row estimated a little high rather than a
-# line cut.
+# Calibri's advance widths in 1/2048 em, read from Carlito (its metric twin, the font
+# LibreOffice prints it with) for the characters a bilan holds; others count as wide.
 _CLASSES = (
-    (480, " 'ilîï\u202f"),
-    (576, ",.:;IjÎÏ’"),
-    (672, "!()-J[]`f{}"),
-    (768, "rt°"),
-    (864, '"/L\\sz'),
-    (960, "?FSZckvxy|çÿ"),
-    (1056, "#$*+0123456789<=>ETY^_aeg~àâäéèêëÉÈÊË«»€–\u00a0×"),
-    (1152, "BCKPRXbdhnopquôöùûüÇ"),
-    (1248, "AVÀÂÄ"),
-    (1344, "DGHNUÙÛÜ"),
-    (1440, "&OQÔÖ…"),
-    (1536, "%w"),
-    (1632, "æÆ"),
-    (1728, "m"),
-    (1824, "MWœŒ"),
-    (1920, "@—"),
+    (452, "'"),
+    (463, " \u202f"),
+    (470, "ilîï"),
+    (490, "j"),
+    (511, ",’"),
+    (516, "IÎÏ"),
+    (517, "."),
+    (548, ":;"),
+    (596, "`"),
+    (621, "()"),
+    (625, "f"),
+    (627, "-"),
+    (628, "[]"),
+    (644, "{}"),
+    (653, "J"),
+    (667, "!"),
+    (686, "t"),
+    (694, "°"),
+    (714, "r"),
+    (791, "/\\"),
+    (801, "s"),
+    (809, "z"),
+    (821, '"'),
+    (861, "L"),
+    (866, "cç"),
+    (887, "x"),
+    (925, "v"),
+    (927, "yÿ"),
+    (931, "k"),
+    (941, "FS"),
+    (943, "|"),
+    (949, "?"),
+    (959, "Z"),
+    (964, "g"),
+    (981, "aàâä"),
+    (998, "TY"),
+    (1000, "EÉÈÊË"),
+    (1019, "eéèêë"),
+    (1020, "#*+<=>^_~–×"),
+    (1038, "$0123456789€\u00a0"),
+    (1049, "«»"),
+    (1058, "P"),
+    (1063, "X"),
+    (1064, "K"),
+    (1076, "bdhnpquùûü"),
+    (1080, "oôö"),
+    (1092, "CÇ"),
+    (1112, "R"),
+    (1114, "B"),
+    (1162, "V"),
+    (1185, "AÀÂÄ"),
+    (1260, "D"),
+    (1276, "H"),
+    (1292, "G"),
+    (1314, "UÙÛÜ"),
+    (1322, "N"),
+    (1356, "OÔÖ"),
+    (1378, "Q"),
+    (1397, "&"),
+    (1414, "…"),
+    (1464, "%w"),
+    (1563, "Æ"),
+    (1583, "æ"),
+    (1636, "m"),
+    (1740, "œ"),
+    (1751, "M"),
+    (1775, "Œ"),
+    (1822, "W"),
+    (1831, "@"),
+    (1854, "—"),
 )
 _ADVANCE = {ch: width for width, chars in _CLASSES for ch in chars}
-_UNKNOWN = 1440
+_UNKNOWN = 1414
 _EM = 11 * 96 / 72  # pixels per em: Calibri 11 at 96 dots per inch
 LINE = 15  # points per line of Calibri 11, Excel's row height
 
@@ -63,14 +116,14 @@ def text_lines(text: object, width: float, bold: bool = False) -> int:
     than the column is cut anywhere)."""
     text = str(text)
     room = (column_pixels(width) - 6) * 2048 / _EM / (1.02 if bold else 1.0)
-    if "\n" not in text and len(text) * 1920 <= room:
+    if "\n" not in text and len(text) * 1854 <= room:
         return 1  # the common case, without measuring
     lines = 0
     for paragraph in text.split("\n"):
         lines += 1
         used = 0.0
         for i, word in enumerate(paragraph.split(" ")):
-            gap = 480 if i else 0  # the space before the word
+            gap = 463 if i else 0  # the space before the word
             for piece in _BREAKS.split(word):
                 size = sum(_ADVANCE.get(ch, _UNKNOWN) for ch in piece)
                 if used and used + gap + size > room:
