@@ -5,10 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
-if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null; then
+# Carlito : la police aux mêmes métriques que Calibri, avec laquelle LibreOffice met en
+# page les classeurs comme Excel (les tests d'impression en dépendent).
+if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null \
+   || ! fc-match Calibri 2>/dev/null | grep -q Carlito; then
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    libreoffice-calc-nogui poppler-utils >/dev/null
+    libreoffice-calc-nogui poppler-utils fonts-crosextra-carlito >/dev/null
 fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip

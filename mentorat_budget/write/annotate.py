@@ -12,7 +12,6 @@ import contextlib
 import io
 import os
 import tempfile
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..anomalies import CODES_FICHIER_ILLISIBLE, Anomalies, Anomaly, Gravite
 from ..read import RawWorkbook, read_workbook
 from ..report import cell_key, sorted_anomalies
-from .xlsx import ANNOTATED_PROPERTY, OPTIONS
+from .xlsx import ANNOTATED_PROPERTY, OPTIONS, row_height
 
 SUMMARY_SHEET = "Anomalies à corriger"
 FILLS = {Gravite.BLOQUANT: "FFC7CE", Gravite.AVERTISSEMENT: "FFEB9C", Gravite.INFORMATION: "DDEBF7"}
@@ -98,20 +97,9 @@ def _header_text(text: str) -> str:
 
 
 def _row_height(values: Sequence) -> float:
-    """Points for a row of the corrections list whose wrapped cells show every line.
-
-    Neither Excel nor LibreOffice fits a row to wrapped text when it opens a file, so the
-    height is written. A column of width w (in widths of « 0 ») holds about 1.2 w
-    characters of French text in Calibri or Carlito 11 (measured on LibreOffice's PDF);
-    the line count is a greedy word wrap at 1.1 w, which errs towards one line too many,
-    never one too few.
-    """
-    lines = 1
-    for (header, width), value in zip(SUMMARY_COLUMNS, values, strict=True):
-        if header in SUMMARY_WRAPPED and value:
-            wrapped = textwrap.wrap(str(value), width=int(width * 1.1))
-            lines = max(lines, len(wrapped))
-    return 15.0 * lines
+    """Points for a row of the corrections list whose wrapped cells show every line."""
+    cells = zip(SUMMARY_COLUMNS, values, strict=True)
+    return row_height((v, width) for (h, width), v in cells if h in SUMMARY_WRAPPED)
 
 
 def _summary_rows(anomalies: Sequence[Anomaly]) -> list[tuple]:

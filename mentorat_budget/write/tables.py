@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from .xlsx import Formats, print_setup
+from .xlsx import LINE_HEIGHT, Formats, print_setup, row_height
 
 MONEY, INT, PCT, DATE, TEXT, NUMBER = "money", "int", "pct", "date", "text", "number"
+WRAP = "wrap"  # text wrapped within the column's width, the row as tall as it needs
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def _cell_format(kind: str, fmt: Formats, bold: bool = False):
         MONEY: fmt.euro,
         PCT: fmt.percent,
         DATE: fmt.date,
+        WRAP: fmt.wrap,
         INT: fmt.integer,
         NUMBER: fmt.number,
     }.get(kind, fmt.text)
@@ -110,6 +112,7 @@ def write_table(
             write_value(ws, r, c, column.kind, value, formats[c])
     for c, column in enumerate(columns):
         ws.set_column(c, c, column.width)
+    _fit_wrapped_rows(ws, columns, rows, top + 1)
     first, last = top + 1, top + len(rows)
     ws.freeze_panes(top + 1, 0)
     ws.autofilter(top, 0, max(last, top), len(columns) - 1)
@@ -120,6 +123,16 @@ def write_table(
     placed.total = last + 1
     _write_totals(ws, fmt, placed, rows, total_label, filter_on)
     return placed
+
+
+def _fit_wrapped_rows(ws: Worksheet, columns: Sequence[Col], rows, first: int) -> None:
+    wrapped = [(c, column.width) for c, column in enumerate(columns) if column.kind == WRAP]
+    if not wrapped:
+        return
+    for r, row in enumerate(rows, start=first):
+        height = row_height((row[c], width) for c, width in wrapped)
+        if height > LINE_HEIGHT:
+            ws.set_row(r, height)
 
 
 def _write_totals(ws, fmt, placed: Placed, rows, label, filter_on) -> None:
@@ -165,9 +178,9 @@ ANOMALY_COLUMNS = [
     Col("Feuille", TEXT, 18),
     Col("Cellule", TEXT, 8),
     Col("Gravité", TEXT, 13),
-    Col("Code", TEXT, 22),
-    Col("Message", TEXT, 100),
-    Col("Valeur lue", TEXT, 20),
+    Col("Code", TEXT, 26),
+    Col("Message", WRAP, 70),
+    Col("Valeur lue", WRAP, 20),
 ]
 
 
