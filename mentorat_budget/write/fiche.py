@@ -67,12 +67,8 @@ def _ratio(num: float, den: float) -> float:
 def _identity(result: Resultat, rules: Rules) -> list[Line]:
     e = result.etablissement
     bloquantes = result.bloquantes
-    note = (
-        f"{bloquantes} anomalie{'s' if bloquantes > 1 else ''} bloquante"
-        f"{'s' if bloquantes > 1 else ''} : voir la feuille Anomalies"
-        if bloquantes
-        else ""
-    )
+    s = "s" if bloquantes > 1 else ""
+    note = f"chiffres provisoires : {bloquantes} anomalie{s} bloquante{s}" if bloquantes else ""
     return [
         Line("UAI", e.get("uai"), style="left"),
         Line("Établissement", e.get("nom"), style="left"),
