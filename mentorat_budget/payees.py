@@ -35,6 +35,9 @@ def code_key(text: str) -> str:
 
 def siret_key(text: str) -> str | None:
     """The 14 digits of a SIRET typed with any spacing, or None."""
+    text = text.strip()
+    if len(text) < 14 or not text[0].isdigit():  # most texts: a name
+        return None
     digits = _SIRET_SEPARATORS_RE.sub("", text)
     return digits if len(digits) == 14 and digits.isascii() and digits.isdigit() else None
 
@@ -75,8 +78,8 @@ class Payees:
             self.by_key.setdefault((i, "code", key), at)
             self.codes.setdefault(i, []).append(code)
             shape = code_shape(key)
-            if shape is not None:
-                self.shapes.setdefault(i, []).append(shape)
+            if shape is not None and shape not in self.shapes.get(i, ()):
+                self.shapes.setdefault(i, []).append(shape)  # P01…P06: one shape
             if name is not None and norm(name):
                 named.append(((i, "nom", norm(name)), at))
             if siret is not None:
@@ -98,25 +101,34 @@ class Payees:
         return any(shape.fullmatch(key) for shape in self.shapes.get(i, ()))
 
 
-def _texts(lines: pd.DataFrame) -> zip:
-    return zip(
-        lines["id"].tolist(),
-        lines["paye_a"].to_numpy(dtype=object, na_value=None),
-        strict=True,
-    )
+def _per_text(lot: Lot, lines: pd.DataFrame, decide, missing) -> np.ndarray:
+    """decide(workbook, text) for each line, computed once per distinct (workbook, text)
+    (the lot's code keys already tell apart texts up to case and surrounding spaces, which
+    no match depends on); `missing` where « Payé à » is empty."""
+    keys = lot.key("depenses", "paye_a", lines).to_numpy(dtype="float64", na_value=np.nan)
+    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+    firsts = np.full(len(uniques), -1, dtype=np.int64)
+    seen = codes >= 0
+    firsts[codes[seen][::-1]] = np.flatnonzero(seen)[::-1]  # the first line of each text
+    ids = lines["id"].to_numpy()
+    texts = lines["paye_a"].to_numpy(dtype=object, na_value=None)
+    decided = [decide(int(ids[k]), texts[k]) for k in firsts]
+    out = np.array([*decided, missing], dtype=object)[codes]  # -1: the last one, missing
+    return out
 
 
 def partner_rows(lot: Lot, lines: pd.DataFrame) -> np.ndarray:
     """For each expense line, the position of the partner it pays in
     lot.tables["partenaires"], or -1 when it pays none."""
     payees = Payees(lot)
-    if not payees.by_key:
+    if not payees.by_key or lines.empty:
         return np.full(len(lines), -1, dtype=np.int64)
-    found = [
-        -1 if text is None or (at := payees.partner(i, text)) is None else at
-        for i, text in _texts(lines)
-    ]
-    return np.array(found, dtype=np.int64)
+
+    def decide(i: int, text: str) -> int:
+        found = payees.partner(i, text)
+        return -1 if found is None else found
+
+    return _per_text(lot, lines, decide, -1).astype(np.int64)
 
 
 def undeclared(lot: Lot) -> pd.DataFrame:
@@ -124,13 +136,15 @@ def undeclared(lot: Lot) -> pd.DataFrame:
     but names no partner (see the module's docstring)."""
     lines = lot.tables["depenses"]
     payees = Payees(lot)
-    if not payees.shapes:
+    if not payees.shapes or lines.empty:
         return lines.iloc[:0]
-    mask = [
-        text is not None
-        and i in payees.shapes
-        and payees.partner(i, text) is None
-        and payees.looks_like_a_code(i, text)
-        for i, text in _texts(lines)
-    ]
-    return lines.loc[np.array(mask, dtype=bool)]
+
+    def decide(i: int, text: str) -> bool:
+        return (
+            i in payees.shapes
+            and payees.looks_like_a_code(i, text)
+            and payees.partner(i, text) is None
+        )
+
+    flagged = np.flatnonzero(_per_text(lot, lines, decide, False).astype(bool))
+    return lines.iloc[flagged] if len(flagged) else lines.iloc[:0]

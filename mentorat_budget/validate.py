@@ -530,6 +530,35 @@ def _same_number(a: object, b: object) -> bool:
     return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)  # type: ignore[arg-type]
 
 
+class _Running:
+    """The sum of one numeric column over the lines above, kept as the lines go by (read
+    only once a line may be a total: most tables never need it)."""
+
+    def __init__(self, parse: Callable[[object], object]):
+        self.parse = parse
+        self.upto = 0  # lines [0, upto) are counted
+        self.all, self.all_n = 0, 0  # every line that is not a total
+        self.since, self.since_n = 0, 0  # the lines after the last total
+
+    def advance(self, body: list, i: int, n: int, totals: set[int], first: int) -> None:
+        for k in range(self.upto, n):
+            row = body[k][1]
+            if k in totals or i >= len(row) or v.is_empty(row[i]):
+                continue
+            try:
+                x = self.parse(row[i])
+            except v.Illisible:
+                continue
+            self.all, self.all_n = self.all + x, self.all_n + 1
+            if k >= first:
+                self.since, self.since_n = self.since + x, self.since_n + 1
+        self.upto = max(self.upto, n)
+
+    def restart(self) -> None:
+        """A total was found: the next lines start a new span."""
+        self.since, self.since_n = 0, 0
+
+
 class _Sums:
     """The sums of the numeric columns above a line of a table, for the total rows."""
 
@@ -539,18 +568,11 @@ class _Sums:
             i: sheet.column(k) for k, i in positions.items() if sheet.column(k).kind in _SUMMED
         }
         self.others = [i for i in positions.values() if i not in self.numeric]
-        self.values: dict[int, list] = {}  # column index -> typed value of each line
+        self.running: dict[int, _Running] = {}
 
-    def _column(self, i: int) -> list:
-        if i not in self.values:
-            parse, typed = PARSERS[self.numeric[i].kind], []
-            for _, row in self.body:
-                try:
-                    typed.append(None if i >= len(row) or v.is_empty(row[i]) else parse(row[i]))
-                except v.Illisible:
-                    typed.append(None)
-            self.values[i] = typed
-        return self.values[i]
+    def restart(self) -> None:
+        for running in self.running.values():
+            running.restart()
 
     def total_of(self, n: int, row: list, totals: set[int], since: int) -> str | None:
         """What line n shows, if its only filled cells are sums of the column above (all
@@ -570,14 +592,12 @@ class _Sums:
                 value = PARSERS[column.kind](row[i])
             except v.Illisible:
                 return None
-            above = self._column(i)
+            running = self.running.setdefault(i, _Running(PARSERS[column.kind]))
+            running.advance(self.body, i, n, totals, since)
             sums = [
-                len(xs)
-                for xs in (
-                    [x for k, x in enumerate(above[:n]) if x is not None and k not in totals],
-                    [x for k, x in enumerate(above[since:n], since) if x is not None],
-                )
-                if xs and _same_number(sum(xs), value)
+                count
+                for total, count in ((running.all, running.all_n), (running.since, running.since_n))
+                if count and _same_number(total, value)
             ]
             if not sums:
                 return None
@@ -610,6 +630,7 @@ def _total_rows(
             continue
         totals.add(n)
         since = n + 1
+        sums.restart()
         cell = f"{letters(first)}{ligne}"
         ctx.anomalies.add("LIG-TOTAL", name, cell, row[first], ligne=ligne, quoi=quoi)
     return totals
