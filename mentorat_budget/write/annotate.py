@@ -2,8 +2,9 @@
 
 .xlsx and .xlsm are copied with openpyxl, so the user's layout, tables and
 drop-downs are kept; .ods and .xls cannot be edited that way, so their copy is
-rebuilt from the values read. Either way, a first sheet lists every anomaly with
-a link to its cell. The input file is never opened for writing.
+rebuilt from the values read, as is an .xlsx that openpyxl refuses or complains
+about. Either way, a first sheet lists every anomaly with a link to its cell. The
+input file is never opened for writing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import io
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -373,7 +375,24 @@ def annotate(
     sheet_refused = any(a.code in refusals for a in anomalies)
     if readable and raw is None:
         raw = read_workbook(source, Anomalies(str(source)))
-    if readable and raw is not None and raw.format in ("xlsx", "xlsm") and not sheet_refused:
-        _with_openpyxl(source, target, anomalies)
-    else:
-        _rebuilt(raw or RawWorkbook(source, "illisible", "", []), target, anomalies)
+    editable = readable and raw is not None and raw.format in ("xlsx", "xlsm")
+    if editable and not sheet_refused and _copied_with_openpyxl(source, target, anomalies):
+        return
+    _rebuilt(raw or RawWorkbook(source, "illisible", "", []), target, anomalies)
+
+
+def _copied_with_openpyxl(source: Path, target: Path, anomalies: Sequence[Anomaly]) -> bool:
+    """The copy made by openpyxl; False when openpyxl refuses the file (an error) or
+    complains about it (a warning: part of the file would be dropped or read otherwise
+    than calamine read it), and the copy is then rebuilt from the values read. Nothing
+    openpyxl says reaches the user: its messages are English. An output that cannot be
+    written (OSError) is the caller's to report."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _with_openpyxl(source, target, anomalies)
+        except OSError:
+            raise
+        except Exception:
+            return False
+    return not caught
