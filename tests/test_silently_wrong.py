@@ -582,4 +582,4 @@ def test_annoter_on_what_openpyxl_refuses_builds_the_copy_from_the_values(
     assert "VAL-MONTANT" in cell.comment.text
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
     summary = [c.value for c in wb["Anomalies à corriger"]["A"]]
-    assert any(str(v).startswith("Copie reconstruite à partir des valeurs lues") for v in summary)
+    assert any("Copie reconstruite à partir des valeurs lues" in str(v) for v in summary)
