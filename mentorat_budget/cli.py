@@ -208,11 +208,10 @@ def _annotate(fichier: Path, annoter: Path, classeur, quiet: bool) -> None:
         annotate(fichier, annoter, classeur.anomalies, classeur.raw)
     except OSError as e:
         fail(f"impossible d'écrire la copie annotée {annoter} : {e.strerror or e}")
-    except Exception:  # openpyxl refuses some files calamine reads
-        fail(
-            "copie annotée impossible pour ce classeur : ouvrez-le et enregistrez-le au "
-            "format .xlsx, puis relancez la vérification"
-        )
+    # What openpyxl refuses is rebuilt from the values read (write/annotate.py): an error
+    # left here is ours, not the workbook's.
+    except Exception as e:
+        fail(f"copie annotée impossible (erreur interne {type(e).__name__}) ; signalez-la")
     if not quiet:
         click.echo(f"\nCopie annotée écrite : {annoter}")
 

@@ -11,9 +11,10 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from .paper import LINE, text_lines
-from .xlsx import Formats, print_setup
+from .xlsx import LINE_HEIGHT, Formats, print_setup, row_height
 
 MONEY, INT, PCT, DATE, TEXT, NUMBER = "money", "int", "pct", "date", "text", "number"
+WRAP = "wrap"  # text wrapped within the column's width, the row as tall as it needs
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,9 @@ class Col:
     width: int = 14
     # Total row: "sum" (of the rows kept), "rate:NUM/DEN" (two other headers), or "".
     total: str = ""
-    wrap: bool = False  # long text: wrapped within the width instead of cut at its edge
+    # Text wrapped within the width, its row's height measured in Calibri's widths (the
+    # bilan's tables; the WRAP kind counts characters instead).
+    wrap: bool = False
 
 
 @dataclass
@@ -63,6 +66,7 @@ def _cell_format(kind: str, fmt: Formats, bold: bool = False, wrap: bool = False
         MONEY: fmt.euro,
         PCT: fmt.percent,
         DATE: fmt.date,
+        WRAP: fmt.wrap,
         INT: fmt.integer,
         NUMBER: fmt.number,
     }.get(kind, fmt.wrap if wrap else fmt.text)
@@ -110,14 +114,10 @@ def write_table(
     ws.write_row(top, 0, [c.header for c in columns], fmt.header)
     ws.set_row(top, max(45, LINE * max(text_lines(c.header, c.width, True) for c in columns)))
     formats = [_cell_format(c.kind, fmt, wrap=c.wrap) for c in columns]
-    wrapped = [(c, column.width) for c, column in enumerate(columns) if column.wrap]
     for r, row in enumerate(rows, start=top + 1):
         for c, (column, value) in enumerate(zip(columns, row, strict=True)):
             write_value(ws, r, c, column.kind, value, formats[c])
-        # Neither Excel nor LibreOffice fits a row to its wrapped text on opening a file.
-        lines = max((text_lines(row[c], w) for c, w in wrapped if row[c] is not None), default=1)
-        if lines > 1:
-            ws.set_row(r, LINE * lines)
+    _fit_wrapped_rows(ws, columns, rows, top + 1)
     first, last = top + 1, top + len(rows)
     if whole_sheet:
         for c, column in enumerate(columns):
@@ -131,6 +131,20 @@ def write_table(
     placed.total = last + 1
     _write_totals(ws, fmt, placed, rows, total_label, filter_on)
     return placed
+
+
+def _fit_wrapped_rows(ws: Worksheet, columns: Sequence[Col], rows, first: int) -> None:
+    """Neither Excel nor LibreOffice fits a row to its wrapped text on opening a file."""
+    counted = [(c, column.width) for c, column in enumerate(columns) if column.kind == WRAP]
+    measured = [(c, column.width) for c, column in enumerate(columns) if column.wrap]
+    if not counted and not measured:
+        return
+    for r, row in enumerate(rows, start=first):
+        height = row_height((row[c], width) for c, width in counted) if counted else 0
+        lines = max((text_lines(row[c], w) for c, w in measured if row[c] is not None), default=1)
+        height = max(height, LINE * lines)
+        if height > LINE_HEIGHT:
+            ws.set_row(r, height)
 
 
 def write_note(ws: Worksheet, fmt: Formats, row: int, text: str, widths: Sequence[float]) -> None:
@@ -186,9 +200,9 @@ ANOMALY_COLUMNS = [
     Col("Feuille", TEXT, 18),
     Col("Cellule", TEXT, 8),
     Col("Gravité", TEXT, 13),
-    Col("Code", TEXT, 22),
-    Col("Message", TEXT, 100),
-    Col("Valeur lue", TEXT, 20),
+    Col("Code", TEXT, 26),
+    Col("Message", WRAP, 70),
+    Col("Valeur lue", WRAP, 20),
 ]
 
 
