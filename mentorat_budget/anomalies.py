@@ -35,7 +35,16 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
     ),
     "FIC-CHIFFRE": (
         B,
-        "classeur protégé par un mot de passe ; enregistrez une copie sans mot de passe",
+        "classeur protégé par un mot de passe ; enregistrez une copie sans mot de passe "
+        "(Excel : Fichier > Informations > Protéger le classeur > Chiffrer avec mot de passe, "
+        "videz le mot de passe ; LibreOffice : Fichier > Enregistrer sous, décochez "
+        "« Enregistrer avec mot de passe ») et renvoyez cette copie",
+    ),
+    "FIC-MODELE": (
+        B,
+        "ce fichier n'est pas un classeur d'établissement du plan mentorat : aucune des "
+        "feuilles attendues ({attendues}) n'y figure (feuilles lues : {lues}) ; remplissez le "
+        "modèle de classeur (mentorat-budget modele) et renvoyez-le",
     ),
     "FIC-TAILLE": (
         B,
@@ -64,6 +73,25 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         B,
         "feuille « {feuille} » illisible ({detail}) : aucune de ses lignes n'est lue ; "
         "enregistrez le classeur à nouveau depuis Excel ou LibreOffice",
+    ),
+    "FEU-ENTETE": (
+        B,
+        "feuille « {feuille} » : ligne d'en-tête introuvable ({detail}) : aucune de ses "
+        "lignes n'est lue ; recopiez la ligne d'en-tête du modèle au-dessus des données",
+    ),
+    "FEU-VIDE": (
+        A,
+        "feuille « {feuille} » sans aucune ligne : {quoi} ; {aide}",
+    ),
+    "FEU-COPIE": (
+        A,
+        "feuille « {feuille} » : copie de la feuille « {original} », non lue (ses lignes ne "
+        "sont pas comptées) ; {conseil}",
+    ),
+    "LIG-TOTAL": (
+        INFO,
+        "ligne {ligne} lue comme une ligne de total ({quoi}) : elle est ignorée, ses "
+        "montants ne sont pas comptés une seconde fois",
     ),
     "FEU-MANQUANTE": (
         B,
@@ -130,6 +158,13 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "« {colonne} » doit être strictement positif ({valeur}) ; supprimez la ligne ou "
         "saisissez le montant réel",
     ),
+    "VAL-AVOIR": (
+        B,
+        "montant négatif ({valeur}) : un avoir ne se saisit pas en négatif ; déduisez-le du "
+        "montant de la facture qu'il corrige (saisissez le montant net payé et conservez "
+        "l'avoir avec la facture), ou supprimez la ligne de la facture si l'avoir l'annule "
+        "en entier",
+    ),
     "VAL-MINIMUM": (B, "« {colonne} » doit valoir au moins {minimum} (lu : {valeur})"),
     "VAL-DOUBLON": (
         B,
@@ -161,6 +196,12 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         B,
         "campagne {valeur} différente de la campagne traitée ({attendue}) ; utilisez le "
         "modèle de la campagne {attendue}",
+    ),
+    "ETA-CAMPAGNE-DATES": (
+        B,
+        "campagne {valeur} : {hors} des {datees} dépenses datées sont hors de sa période "
+        "({periode}) mais dans celle de la campagne {autre} ; utilisez le modèle de la "
+        "campagne {autre}, ou corrigez la campagne ou les dates",
     ),
     "ETA-DOTATION-PREVUS": (
         A,
@@ -296,6 +337,12 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
         "{ineligible} inéligibles sur {montant}",
     ),
     # Warnings that do not change the money.
+    "DEP-PARTENAIRE-INCONNU": (
+        B,
+        "« Payé à » : « {valeur} » a la forme d'un code partenaire ({exemples}) mais ne "
+        "figure pas dans la feuille {cible} ; déclarez ce partenaire (avec sa convention) "
+        "dans {cible}, ou corrigez le code ; un fournisseur s'écrit en toutes lettres",
+    ),
     "DEP-BUDGET": (
         A,
         "catégorie « {valeur} » absente du budget prévisionnel ; ajoutez-la au budget annexé "
@@ -313,9 +360,97 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
     ),
 }
 
+# code -> short French label, for the bilan's « Anomalies par code » table. Kept apart
+# from CATALOGUE so that adding a code is two small, separate edits (a test fails when a
+# code has no label).
+LIBELLES: dict[str, str] = {
+    "FIC-VIDE": "Fichier vide",
+    "FIC-FORMAT": "Fichier qui n'est pas un classeur",
+    "FIC-CORROMPU": "Classeur endommagé",
+    "FIC-CHIFFRE": "Classeur protégé par un mot de passe",
+    "FIC-TAILLE": "Fichier trop volumineux",
+    "FIC-COMPRESSION": "Contenu compressé anormal",
+    "FIC-LIGNES": "Feuille trop grande",
+    "FIC-MODELE": "Fichier sans les feuilles du classeur",
+    "FIC-RESSOURCES": "Lecture interrompue (mémoire, durée)",
+    "FEU-ANOMALIES": "Anomalies trop nombreuses, non listées",
+    "FEU-ILLISIBLE": "Feuille illisible",
+    "FEU-MANQUANTE": "Feuille introuvable",
+    "FEU-ENTETE": "Ligne d'en-tête introuvable",
+    "FEU-VIDE": "Feuille sans aucune ligne",
+    "FEU-COPIE": "Copie d'une feuille, non lue",
+    "LIG-TOTAL": "Ligne de total ignorée",
+    "COL-MANQUANTE": "Colonne obligatoire introuvable",
+    "COL-DOUBLON": "Colonne présente deux fois",
+    "RUB-MANQUANTE": "Rubrique introuvable",
+    "VAL-OBLIGATOIRE": "Valeur obligatoire manquante",
+    "VAL-FUSION": "Cellules fusionnées",
+    "VAL-FORMULE": "Formule sans valeur calculée",
+    "VAL-ERREUR": "Cellule en erreur",
+    "VAL-MONTANT": "Montant illisible",
+    "VAL-MONTANT-AMBIGU": "Montant ambigu",
+    "VAL-DATE": "Date illisible",
+    "VAL-OUINON": "Réponse Oui/Non illisible",
+    "VAL-ENTIER": "Nombre entier attendu",
+    "VAL-NOMBRE": "Nombre illisible",
+    "VAL-DEMESURE": "Valeur hors de toute mesure",
+    "VAL-ANNEE": "Année illisible",
+    "VAL-LISTE": "Valeur hors liste",
+    "VAL-NEGATIF": "Valeur négative",
+    "VAL-POSITIF": "Montant nul ou négatif",
+    "VAL-AVOIR": "Avoir saisi en négatif",
+    "VAL-MINIMUM": "Valeur sous le minimum",
+    "VAL-DOUBLON": "Code ou n° de pièce en double",
+    "VAL-REFERENCE": "Code inconnu",
+    "VAL-UAI": "UAI invalide",
+    "VAL-SIRET": "SIRET invalide",
+    "VAL-RNA": "Numéro RNA invalide",
+    "ETA-ACADEMIE": "Académie différente de celle de l'UAI",
+    "ETA-CAMPAGNE": "Campagne différente de celle traitée",
+    "ETA-CAMPAGNE-DATES": "Dépenses datées d'une autre campagne",
+    "ETA-DOTATION-PREVUS": "Dotation au-delà du forfait des élèves prévus",
+    "ETA-DOTATION-MENTORES": "Dotation au-delà du forfait des élèves mentorés",
+    "ETA-DOUBLON": "UAI en double dans le lot",
+    "REP-DOUBLON": "UAI en double dans la liste",
+    "PRE-REPORT": "Report différent du bilan précédent",
+    "PRE-REVERSE": "Report de crédits à reverser",
+    "PRE-ABSENT": "Report sans ligne au bilan précédent",
+    "ELV-FILIERE": "Filière hors du plan",
+    "MEN-ETUDIANT": "Mentor étudiant",
+    "MEN-HONORABILITE": "Honorabilité du mentor non vérifiée",
+    "MEN-DSDEN": "Honorabilité à vérifier par la DSDEN",
+    "MEN-MENTORES": "Mentor au-delà du seuil d'élèves suivis",
+    "MEN-FILIERE": "Mentor sans filière commune avec ses mentorés",
+    "MEN-FORMATION": "Mentor sans formation suivie",
+    "PAR-DATES": "Convention finissant avant son début",
+    "PAR-AUTRE-FINANCEMENT": "Partenaire financé par ailleurs",
+    "DEP-CATEGORIE": "Catégorie de dépense non éligible",
+    "DEP-JUSTIFICATIF": "Dépense sans justificatif",
+    "DEP-PERIODE": "Dépense hors période d'éligibilité",
+    "DEP-CUMUL": "Dépense déjà financée par l'État",
+    "DEP-CONVENTION": "Versement sans convention signée",
+    "DEP-SERVICE-FAIT": "Service fait non vérifié",
+    "DEP-CONVENTION-PERIODE": "Versement hors des dates de la convention",
+    "DEP-IK-DONNEES": "Kilomètres ou puissance fiscale manquants",
+    "DEP-IK": "Indemnité kilométrique plafonnée au barème",
+    "DEP-PLAFOND-CONVENTION": "Versement au-delà du montant conventionné",
+    "DEP-PARTENAIRE-INCONNU": "Code partenaire non déclaré",
+    "DEP-BUDGET": "Catégorie absente du budget prévisionnel",
+    "DEP-PETIT-MATERIEL": "Petit matériel au-delà du seuil",
+    "BUD-ECART": "Écart au budget prévisionnel",
+}
+
 CODES_FICHIER_ILLISIBLE = frozenset(
-    {"FIC-VIDE", "FIC-FORMAT", "FIC-CORROMPU", "FIC-CHIFFRE", "FIC-TAILLE", "FIC-COMPRESSION"}
-    | {"FIC-RESSOURCES"}
+    {
+        "FIC-VIDE",
+        "FIC-FORMAT",
+        "FIC-CORROMPU",
+        "FIC-CHIFFRE",
+        "FIC-TAILLE",
+        "FIC-COMPRESSION",
+        "FIC-MODELE",
+        "FIC-RESSOURCES",
+    }
 )
 # Anomalies of one code on one sheet listed (SPEC §5.3): beyond, one FEU-ANOMALIES says
 # how many more there are (a header cell repeated across a row would give thousands).

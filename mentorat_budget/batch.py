@@ -310,6 +310,18 @@ def _annotate_task(path: Path, anomalies: list[Anomaly], target: Path) -> Path |
     return target
 
 
+def _rebuild_task(path: Path, anomalies: list[Anomaly], target: Path) -> Path | None:
+    from .write.annotate import rebuilt_copy
+
+    try:
+        rebuilt_copy(path, target, anomalies, None)
+    except MemoryError:
+        raise
+    except Exception:
+        return None
+    return target
+
+
 def _annotate_all(results: list[Resultat], folder: Path, pool: isolation.Pool) -> None:
     """The copies are made in the workers: openpyxl parses the user's file (untrusted,
     and about 50 times its size in memory)."""
@@ -319,7 +331,13 @@ def _annotate_all(results: list[Resultat], folder: Path, pool: isolation.Pool) -
     tasks = [
         (r.path, r.anomalies, Path(folder) / name) for r, name in zip(todo, names, strict=True)
     ]
-    for result, copy in zip(todo, pool.map(_annotate_task, tasks), strict=True):
+    copies = list(pool.map(_annotate_task, tasks))
+    failed = [i for i, copy in enumerate(copies) if isinstance(copy, isolation.Failure)]
+    # openpyxl needs some 50 times the file's size: those copies rebuilt from the values
+    again = pool.map(_rebuild_task, [tasks[i] for i in failed])
+    for i, copy in zip(failed, again, strict=True):
+        copies[i] = copy
+    for result, copy in zip(todo, copies, strict=True):
         result.annote = None if isinstance(copy, isolation.Failure) else copy
 
 

@@ -6,8 +6,11 @@ then adds an anomaly to each offending row's own workbook; none changes the data
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from . import payees
+from . import rules as rules_mod
 from .academies import ACADEMIE_PAR_PREFIXE
 from .lot import Lot
 from .schema import BY_KEY, TABLES, Kind
@@ -148,6 +151,56 @@ def check_etablissement(lot: Lot, mentored: pd.Series) -> None:
                 )
 
 
+def _period(rules) -> str:
+    return f"du {rules.debut:%d/%m/%Y} au {rules.fin:%d/%m/%Y}"
+
+
+def check_campagne_dates(lot: Lot) -> None:
+    """A workbook whose dated expenses mostly fall outside its campaign's period but inside
+    another known campaign's is of the wrong campaign (SPEC §5.3): one blocking anomaly on
+    its Campagne cell, instead of one period warning per line (lot.wrong_campaign).
+
+    Only for workbooks that declare the campaign processed (the others already have
+    ETA-CAMPAGNE), so that `verifier` and `bilan` say the same thing."""
+    rules, depenses = lot.rules, lot.tables["depenses"]
+    dated = depenses.loc[depenses["date"].notna()]
+    if dated.empty:
+        return
+    dates = dated["date"].to_numpy(dtype="datetime64[s]")
+    ids = dated["id"].to_numpy()
+
+    def inside(r) -> np.ndarray:
+        return (dates >= np.datetime64(r.debut, "s")) & (dates <= np.datetime64(r.fin, "s"))
+
+    outside = ~inside(rules)
+    counts = np.bincount(ids, minlength=len(lot))
+    others = [rules_mod.for_campagne(c) for c in rules_mod.campagnes_connues()]
+    elsewhere = {
+        r.campagne: np.bincount(ids, weights=outside & inside(r), minlength=len(lot))
+        for r in others
+        if r.campagne != rules.campagne
+    }
+    for i in np.flatnonzero(counts):
+        parsed = lot.parsed[i]
+        if parsed.etablissement.get("campagne") != rules.campagne or not elsewhere:
+            continue
+        autre = max(elsewhere, key=lambda c: (elsewhere[c][i], -abs(c - rules.campagne)))
+        hors = int(elsewhere[autre][i])
+        if hors * 2 <= counts[i]:
+            continue
+        lot.wrong_campaign.add(int(i))
+        parsed.anomalies.add(
+            "ETA-CAMPAGNE-DATES",
+            parsed.etablissement_sheet,
+            parsed.etablissement_cells.get("campagne", ""),
+            rules.campagne,
+            hors=hors,
+            datees=int(counts[i]),
+            periode=_period(rules),
+            autre=autre,
+        )
+
+
 # ------------------------------------------------------------------------ mentors
 
 
@@ -280,10 +333,30 @@ def check_partenaires(lot: Lot) -> None:
         )
 
 
+def check_payees(lot: Lot) -> None:
+    """« Payé à » shaped like a partner code that no partner has (payees.py): blocking,
+    since the line cannot be told from a payment without convention."""
+    for row in payees.undeclared(lot).itertuples():
+        codes = lot.tables["partenaires"]
+        declared = codes.loc[codes["id"] == row.id, "code"].dropna().head(3).tolist()
+        lot.add(
+            row.id,
+            "DEP-PARTENAIRE-INCONNU",
+            "depenses",
+            "paye_a",
+            getattr(row, ROW),
+            row.paye_a,
+            exemples="comme " + ", ".join(declared),
+            cible=lot.table("partenaires", row.id).name,
+        )
+
+
 def run_checks(lot: Lot) -> Lot:
     check_unique(lot)
     check_references(lot)
+    check_payees(lot)
     check_etablissement(lot, mentored_mask(lot))
+    check_campagne_dates(lot)
     check_mentors(lot)
     check_partenaires(lot)
     return lot

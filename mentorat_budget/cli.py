@@ -202,18 +202,28 @@ def verifier(
 
 
 def _annotate(fichier: Path, annoter: Path, classeur, quiet: bool) -> None:
-    from .isolation import call
-    from .write.annotate import annotate
+    from .isolation import Contained, call
+    from .write.annotate import annotate, rebuilt_copy
 
+    args = (fichier, annoter, classeur.anomalies, classeur.raw)
     try:  # in a child process: openpyxl parses the user's file (isolation.py)
-        call(annotate, fichier, annoter, classeur.anomalies, classeur.raw)
+        try:
+            call(annotate, *args)
+        except Contained:  # openpyxl needs some 50 times the file's size: from the values
+            call(rebuilt_copy, *args)
+    except Contained:
+        click.echo(
+            "Copie annotée impossible : le classeur dépasse les limites de lecture "
+            "(mémoire ou durée) ; corrigez d'abord les anomalies listées ci-dessus",
+            err=True,
+        )
+        return
     except OSError as e:
         fail(f"impossible d'écrire la copie annotée {annoter} : {e.strerror or e}")
-    except Exception:  # openpyxl refuses some files calamine reads
-        fail(
-            "copie annotée impossible pour ce classeur : ouvrez-le et enregistrez-le au "
-            "format .xlsx, puis relancez la vérification"
-        )
+    # What openpyxl refuses is rebuilt from the values read (write/annotate.py): an error
+    # left here is ours, not the workbook's.
+    except Exception as e:
+        fail(f"copie annotée impossible (erreur interne {type(e).__name__}) ; signalez-la")
     if not quiet:
         click.echo(f"\nCopie annotée écrite : {annoter}")
 

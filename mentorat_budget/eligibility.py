@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .lot import Lot
+from .payees import partner_rows
 from .rules import Rules
 from .validate import ROW, Table
 from .values import euros
@@ -130,13 +131,11 @@ def _order(depenses: pd.DataFrame) -> pd.DataFrame:
 
 
 def _partner_fields(lot: Lot, lines: pd.DataFrame) -> pd.DataFrame:
-    """The partner each line pays (its workbook's code typed in « Payé à », loosely), with
-    its convention."""
-    partners = lot.tables["partenaires"]
-    known = partners.assign(_key=lot.key("partenaires", "code")).dropna(subset=["_key"])
-    known = known.drop_duplicates("_key").set_index("_key")
-    conventions = known[["code", "convention", "debut", "fin", "montant"]]
-    joined = conventions.reindex(lot.key("depenses", "paye_a", lines)).set_axis(lines.index)
+    """The partner each line pays (« Payé à » holds its code, raison sociale or SIRET, in
+    any case and spacing: payees.py), with its convention."""
+    conventions = lot.tables["partenaires"][["code", "convention", "debut", "fin", "montant"]]
+    conventions = conventions.reset_index(drop=True)  # -1: no partner, a row of NA
+    joined = conventions.reindex(partner_rows(lot, lines)).set_axis(lines.index)
     return pd.DataFrame(
         {
             "partenaire": joined["code"].astype("string"),
@@ -292,6 +291,8 @@ def rejection_anomalies(result: Eligibilite, lot: Lot) -> None:
     told = ~rejets["code"].isin(_ALREADY_REPORTED) & ~(
         (rejets["code"] == "DEP-CATEGORIE") & rejets["categorie"].isna()
     )
+    # A workbook of the wrong campaign is told so once, on its Campagne cell (checks.py).
+    told &= ~((rejets["code"] == "DEP-PERIODE") & rejets["id"].isin(lot.wrong_campaign))
     for row in rejets.loc[told].itertuples(index=False):
         table = lot.table("depenses", row.id)
         key = _cell_key(row, table)

@@ -106,6 +106,9 @@ SUPPLIERS = {
 }
 
 
+VEHICULE = "Véhicule personnel"
+
+
 @dataclass(frozen=True)
 class Size:
     eleves: tuple[int, int]
@@ -543,12 +546,107 @@ MISTAKES: list[Callable[[Remplissage, random.Random], None]] = [
 ]
 
 
+# ------------------------------------------------------- the benchmark's density
+
+# The benchmark's workbooks carry the density of mistakes of a real campaign (SPEC §8:
+# about 90 anomalies and 55 rejected lines per workbook), on top of the samples' few: per
+# workbook, a range of how many lines or rows each habit touches. Calibrated by measuring
+# 50 workbooks (scripts/bench.py prints the means of the workbooks it times).
+BENCH_HABITS: dict[str, tuple[int, int]] = {
+    "ik_au_dela": (22, 34),  # car trips claimed above the allowance (DEP-IK)
+    "ik_sans_km": (1, 3),  # no kilometres or horsepower (DEP-IK-DONNEES)
+    "sans_justificatif": (2, 6),  # no receipt (DEP-JUSTIFICATIF)
+    "hors_periode": (1, 3),  # dated after the period (DEP-PERIODE)
+    "categorie": (1, 3),  # paid mentors, « Autre » (DEP-CATEGORIE)
+    "cumul": (0, 2),  # also funded by another State programme (DEP-CUMUL)
+    "service_fait": (0, 1),  # a partner's invoice not checked (DEP-SERVICE-FAIT)
+    "au_dela_convention": (0, 1),  # a partner paid above its convention (DEP-PLAFOND-…)
+    "petit_materiel": (0, 2),  # supplies above 800 € a line (DEP-PETIT-MATERIEL)
+    "budget_depasse": (0, 2),  # a category 20 % above its planned amount (BUD-ECART)
+    "piece_en_double": (0, 2),  # a receipt number typed twice (VAL-DOUBLON)
+    "filiere_mentor": (6, 14),  # a mentor of none of their mentees' filières (MEN-FILIERE)
+    "sans_formation": (2, 6),  # more mentors not trained (MEN-FORMATION)
+    "mentor_charge": (0, 2),  # a mentor with a fourth mentee (MEN-MENTORES)
+    "eleve_inconnu": (2, 8),  # a meeting naming a student not listed (VAL-REFERENCE)
+    "partenaire_cofinance": (0, 1),  # a partner funded elsewhere (PAR-AUTRE-FINANCEMENT)
+}
+
+
+def _some(rng: random.Random, rows: list[dict], habit: str) -> list[dict]:
+    low, high = BENCH_HABITS[habit]
+    return rng.sample(rows, k=min(len(rows), rng.randint(low, high)))
+
+
+def bench_mistakes(fill: Remplissage, rng: random.Random, rules: Rules) -> None:
+    """The habits of BENCH_HABITS, drawn from their own generator (the samples' mistakes
+    and the normal mode's workbooks are left as they are)."""
+    lines = [d for d in fill.lignes["depenses"] if isinstance(d["montant"], int)]
+    cars = [d for d in lines if d["transport"] == VEHICULE and d["km"] and d["cv"]]
+    exact = [d for d in cars if d["montant"] == d["km"] * rules.taux_ik(d["cv"]).taux_cents[0]]
+    for d in _some(rng, exact, "ik_au_dela"):
+        d["montant"] = d["km"] * (rules.taux_ik(d["cv"]).taux_cents[0] + rng.choice((5, 10, 20)))
+    for d in _some(rng, [d for d in cars if d not in exact], "ik_sans_km"):
+        d[rng.choice(("km", "cv"))] = None
+    others = [d for d in lines if d["transport"] != VEHICULE and d["service_fait"] is None]
+    picked = rng.sample(others, k=min(len(others), 20))
+    for habit, change in (
+        ("sans_justificatif", {"justificatif": None}),
+        ("hors_periode", {"date": dt.date(rules.campagne + 2, 1, rng.randint(5, 25))}),
+        ("cumul", {"autre_financement": True}),
+    ):
+        for d in _some(rng, picked[:5], habit):
+            d.update(change)
+        picked = picked[5:]
+    for d in _some(rng, picked, "categorie"):
+        label = rng.choice(("Rémunération des mentors", "Autre"))
+        d.update(categorie=label, libelle="Vacation de mentorat" if "Rém" in label else "Divers")
+    payments = [d for d in lines if d["service_fait"]]
+    for d in _some(rng, payments, "service_fait"):
+        d["service_fait"] = False
+    for d in _some(rng, [d for d in payments if d["service_fait"]], "au_dela_convention"):
+        d["montant"] += rng.randrange(200, 800) * 100
+    supplies = [d for d in lines if d["categorie"] == "Petit matériel et fournitures"]
+    for d in _some(rng, supplies, "petit_materiel"):
+        d["montant"] = _cents(rng, 820, 1400)
+    for d in _some(rng, lines[1:], "piece_en_double"):
+        d["piece"] = lines[0]["piece"]
+    planned = [b for b in fill.lignes["budget"] if b["partenaire"] is None]
+    for b in _some(rng, planned, "budget_depasse"):
+        b["montant"] = max(10_000, b["montant"] * 7 // 10 // 1000 * 1000)
+    for p in _some(rng, fill.lignes["partenaires"], "partenaire_cofinance"):
+        p["autre_financement"] = True
+    _mentor_habits(fill, rng)
+
+
+def _mentor_habits(fill: Remplissage, rng: random.Random) -> None:
+    eleves, mentors = fill.lignes["eleves"], fill.lignes["mentors"]
+    theirs: dict[str, set] = {}
+    for e in eleves:
+        if e["mentor"]:
+            theirs.setdefault(e["mentor"], set()).add(e["filiere"])
+    with_mentees = [m for m in mentors if m["code"] in theirs]
+    for m in _some(rng, with_mentees, "filiere_mentor"):
+        m["filiere"] = next(f for f in (*FORMATIONS, "Autre") if f not in theirs[m["code"]])
+    for m in _some(rng, [m for m in mentors if m["formation"]], "sans_formation"):
+        m["formation"] = False
+    alone = [e for e in eleves if not e["mentor"] and e["filiere"] in FORMATIONS]
+    for e in _some(rng, alone, "mentor_charge"):
+        busy = [m for m in with_mentees if sum(x["mentor"] == m["code"] for x in eleves) >= 3]
+        if busy:
+            e.update(mentor=rng.choice(busy)["code"], statut="En cours", fin=None)
+    meetings = fill.lignes["rencontres"]
+    for r in _some(rng, meetings, "eleve_inconnu"):
+        r["eleves"] = f"{r['eleves']}, E{len(eleves) + rng.randint(1, 50):03d}"
+
+
 def example(index: int, graine: int, rules: Rules, bench: bool = False) -> Remplissage:
     rng = random.Random(f"{graine}-{index}")
     fill = Generator(rng, rules, BENCH if bench else NORMAL, index).build()
     if index > 0:
         for mistake in rng.sample(MISTAKES, k=rng.choice((1, 2, 3))):
             mistake(fill, rng)
+    if bench:
+        bench_mistakes(fill, random.Random(f"{graine}-{index}-banc"), rules)
     return fill
 
 

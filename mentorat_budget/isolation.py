@@ -45,6 +45,10 @@ DEFAULT_SECONDS = 120.0  # a legit 50 000-row workbook reads in a few seconds
 # task whose first argument is a path named NAME (tests/test_isolation.py).
 TEST_HOOK_ENV = "MENTORAT_ESSAI_LECTEUR"
 
+# fork where there is one (cheap; Python 3.14 makes forkserver the default): callers that
+# run threads (a server) pass "forkserver" or "spawn".
+DEFAULT_CONTEXT = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+
 # Why a task did not return.
 MEMOIRE, DUREE, ARRET, ERREUR = "mémoire", "durée", "arrêt", "erreur"
 _EXIT_MEMORY, _EXIT_CRASH = 3, 4  # a worker's exit codes after a MemoryError, a panic
@@ -194,14 +198,14 @@ class _Worker:
 
 
 class Pool:
-    """Long-lived worker processes under `limits`.
+    """Long-lived worker processes under `limits`, safe to share between threads.
 
-    `workers`: processes (started when tasks come); `context`: the start method ("fork",
-    "forkserver", "spawn"; None: multiprocessing's default); `limits`:
-    Limits.from_environment() when None; `setup`: a module-level function each worker
-    calls once started; `depth`: tasks sent ahead to each worker. A task is a module-level
-    function and its arguments (pickled to the worker, its result pickled back). Use as a
-    context manager, or call close().
+    `workers`: processes, started when tasks come; `context`: the start method, "fork"
+    (DEFAULT_CONTEXT) for a process that runs no threads of its own (the CLI), else
+    "forkserver" or "spawn" (a server); `limits`: Limits.from_environment() when None;
+    `setup`: a module-level function each worker calls once started; `depth`: tasks sent
+    ahead to each worker. A task is a module-level function and its arguments, pickled to
+    the worker, its result pickled back. Use as a context manager, or call close().
     """
 
     def __init__(
@@ -213,7 +217,7 @@ class Pool:
         setup: Callable[[], object] | None = None,
         depth: int = 2,
     ):
-        self.context = multiprocessing.get_context(context)
+        self.context = multiprocessing.get_context(context or DEFAULT_CONTEXT)
         self.limits = limits or Limits.from_environment()
         self.size, self.setup, self.depth = max(1, workers), setup, max(1, depth)
         self._workers: list[_Worker | None] = [None] * self.size
@@ -297,6 +301,8 @@ class Pool:
     def _wait(self, task: int) -> tuple:
         with self._lock:
             while task not in self._done:
+                if self._closed:
+                    raise RuntimeError("Pool fermé")
                 self._start_workers()  # replaces the workers that died meanwhile
                 self._lock.wait(0.5)
             del self._tasks[task]

@@ -44,6 +44,9 @@ class Lot:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # with `id` and `ligne`
     etab: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per workbook
     eligibilite: object = None  # eligibility.Eligibilite, once computed
+    # Workbooks whose expenses are dated in another campaign (checks.check_campagne_dates):
+    # one anomaly on their Campagne cell, no period warning per line.
+    wrong_campaign: set[int] = field(default_factory=set)
 
     vocabulary: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
     _codes: dict = field(default_factory=dict, repr=False)

@@ -465,6 +465,9 @@ def _check_zip(
         return None
     if ods:
         try:
+            if _ods_encrypted(archive):
+                anomalies.add("FIC-CHIFFRE")
+                return None
             content = _read_member(archive, archive.getinfo("content.xml"))
         except ZIP_ERRORS as error:
             anomalies.add("FIC-CORROMPU", detail=_damaged(error))
@@ -507,6 +510,15 @@ def _check_zip(
     return found
 
 
+def _ods_encrypted(archive: zipfile.ZipFile) -> bool:
+    """An .ods saved with a password: its manifest describes how each part is encrypted."""
+    try:
+        info = archive.getinfo("META-INF/manifest.xml")
+    except KeyError:
+        return False
+    return info.file_size < MiB and b"encryption-data" in _read_member(archive, info)
+
+
 def _damaged(error: Exception) -> str:
     return str(error) if isinstance(error, Unsupported) else "contenu compressé endommagé"
 
@@ -524,13 +536,45 @@ def _detect(data: bytes, path: Path, anomalies: Anomalies) -> str | None:
     if data.startswith(ZIP_MAGIC):
         return "zip"
     if data.startswith(OLE_MAGIC):
-        if "EncryptionInfo".encode("utf-16-le") in data:
+        if "EncryptionInfo".encode("utf-16-le") in data or _xls_filepass(data):
             anomalies.add("FIC-CHIFFRE")
             return None
         return "xls"
     kind = "texte ou CSV" if _looks_like_text(data) else "format inconnu"
     anomalies.add("FIC-FORMAT", detail=f"{kind}, extension {path.suffix or 'absente'}")
     return None
+
+
+_BOFS, _FILEPASS = (0x0809, 0x0409, 0x0209, 0x0009), 0x002F  # BIFF record types
+
+
+def _xls_filepass(data: bytes) -> bool:
+    """An .xls saved with a password: the record that follows the BOF of its Workbook
+    stream is FILEPASS (python-calamine reports it, but not when it reads from memory: it
+    then says the format is unknown). The stream is found by its directory entry; its
+    first sector holds both records."""
+    shift = int.from_bytes(data[30:32], "little")
+    if not 7 <= shift <= 16:
+        return False
+    for stream in ("Workbook", "Book"):  # BIFF8, BIFF5
+        name = (stream + "\0").encode("utf-16-le")
+        at = data.find(name)
+        while at >= 0:
+            entry = data[at : at + 128]
+            if (
+                at % 128 == 0  # directory entries fill whole sectors
+                and len(entry) == 128
+                and entry[64:66] == len(name).to_bytes(2, "little")
+                and entry[66] == 2
+            ):
+                start = (int.from_bytes(entry[116:120], "little") + 1) << shift
+                head = data[start : start + 24]
+                if len(head) == 24 and int.from_bytes(head[:2], "little") in _BOFS:
+                    after = 4 + int.from_bytes(head[2:4], "little")
+                    kind = data[start + after : start + after + 2]
+                    return kind == _FILEPASS.to_bytes(2, "little")
+            at = data.find(name, at + 1)
+    return False
 
 
 def _looks_like_text(data: bytes) -> bool:

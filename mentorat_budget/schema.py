@@ -522,7 +522,8 @@ DEPENSES = Sheet(
             "paye_a",
             "Payé à",
             K.TEXT,
-            "Code partenaire pour un versement au partenaire ; sinon le fournisseur.",
+            "Code partenaire (ou sa raison sociale, ou son SIRET) pour un versement au "
+            "partenaire ; sinon le fournisseur.",
         ),
         C(
             "justificatif",

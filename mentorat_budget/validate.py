@@ -7,6 +7,8 @@ Checks across rows and sheets run on many workbooks at once, in checks.py.
 
 from __future__ import annotations
 
+import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,9 +22,19 @@ from . import values as v
 from .anomalies import Anomalies
 from .read import RawSheet, RawWorkbook
 from .rules import Rules
-from .schema import ETABLISSEMENT, SHEETS, Column, Kind, Sheet, header_lookup, list_lookup
+from .schema import (
+    ETABLISSEMENT,
+    IGNORED_SHEETS,
+    SHEETS,
+    Column,
+    Kind,
+    Sheet,
+    header_lookup,
+    list_lookup,
+    sheet_for_name,
+)
 
-TITLE_ROWS = 10  # the header row may come after this many title rows
+TITLE_ROWS = 10  # the header row may come after this many title rows (blank rows do not count)
 ROW = "ligne"  # Excel row number of each typed row
 KEY = "cle_"  # prefix of the upper-cased copy of a code, to match codes loosely
 
@@ -208,6 +220,8 @@ def _report_minimum(
 ) -> bool:
     """Report a value below the column's minimum; True when the value stays usable."""
     code = MINIMUM_CODES[column.minimum]
+    if column.kind is Kind.MONEY and column.minimum == "gt0" and value < 0:  # type: ignore[operator]
+        code = "VAL-AVOIR"  # a credit note typed as a negative expense: say how to record it
     shown = v.euros(value) if column.kind is Kind.MONEY else value  # type: ignore[arg-type]
     ctx.anomalies.add(code, sheet, cell, shown, colonne=column.header, minimum=1)
     # A money amount stays in the data so that every euro read is accounted for.
@@ -298,10 +312,26 @@ def _column_values(
 # ----------------------------------------------------------------------- tables
 
 
+def _blank_row(row: list) -> bool:
+    return row.count("") == len(row) or all(v.is_empty(c) for c in row)
+
+
+def filled_rows(rows: list[list], count: int = TITLE_ROWS + 1) -> list[tuple[int, list]]:
+    """The first `count` rows that hold something, with their index: blank rows do not
+    count among the title rows (nor do blank columns on the left: a row is searched whole)."""
+    found: list[tuple[int, list]] = []
+    for r, row in enumerate(rows):
+        if not _blank_row(row):
+            found.append((r, row))
+            if len(found) >= count:
+                break
+    return found
+
+
 def find_header(rows: list[list], lookup: dict[str, str]) -> tuple[int, dict[int, str]] | None:
-    """The header row among the first rows, and column index -> column key."""
+    """The header row among the first filled rows, and column index -> column key."""
     best: tuple[int, dict[int, str]] | None = None
-    for r, row in enumerate(rows[: TITLE_ROWS + 1]):
+    for r, row in filled_rows(rows):
         found = {
             i: lookup[k]
             for i, cell in enumerate(row)
@@ -346,11 +376,59 @@ def _is_blank(row: list, indexes: list[int]) -> bool:
     return all(v.is_empty(row[i]) if i < len(row) else True for i in indexes)
 
 
+# Tables whose emptiness is worth a warning (SPEC §5.3): what is missing, what to do.
+EMPTY_TABLES = {
+    "depenses": (
+        "aucune dépense saisie",
+        "saisissez une ligne par dépense payée sur les crédits du mentorat ; sans dépense, "
+        "toute la dotation reste en reliquat",
+    ),
+    "eleves": (
+        "aucun élève saisi",
+        "saisissez une ligne par élève mentoré ; sans élève mentoré, le plafond est de 0 €",
+    ),
+}
+
+
+def _first_filled(row: list) -> int | None:
+    for i, cell in enumerate(row):
+        if cell is not None and (cell.__class__ is not str or cell.strip()):
+            return i
+    return None
+
+
+_REFUSED = ("FIC-LIGNES", "FEU-ILLISIBLE")  # a sheet left unread: already said
+
+
+def _empty_table(sheet: Sheet, name: str, cell: str, ctx: TypingContext) -> None:
+    refused = any(a.feuille == name and a.code in _REFUSED for a in ctx.anomalies)
+    if sheet.key in EMPTY_TABLES and not refused:
+        quoi, aide = EMPTY_TABLES[sheet.key]
+        ctx.anomalies.add("FEU-VIDE", name, cell, quoi=quoi, aide=aide)
+
+
+def _no_header(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> None:
+    """A sheet without its header: one anomaly if it holds anything (never an empty table
+    read in silence), the empty-sheet warning if it holds nothing."""
+    first = next(((r, row) for r, row in enumerate(raw.rows) if not _blank_row(row)), None)
+    if first is None:
+        _empty_table(sheet, raw.name, "A1", ctx)
+        return
+    r, row = first
+    titles = ", ".join(f"« {c.header} »" for c in sheet.columns if c.required)
+    ctx.anomalies.add(
+        "FEU-ENTETE",
+        raw.name,
+        f"{letters(_first_filled(row) or 0)}{r + 1}",
+        detail=f"aucun des titres de colonne attendus, comme {titles}, dans les "
+        f"{TITLE_ROWS + 1} premières lignes remplies",
+    )
+
+
 def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
     header = find_header(raw.rows, header_lookup(sheet))
     if header is None:
-        if any(not v.is_empty(c) for row in raw.rows[: TITLE_ROWS + 1] for c in row):
-            ctx.anomalies.add("COL-MANQUANTE", raw.name, "A1", colonne=sheet.columns[0].header)
+        _no_header(sheet, raw, ctx)
         return Table(sheet, raw.name, empty_columns(sheet))
     header_index, found = header
     positions: dict[str, int] = {}
@@ -384,6 +462,11 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
         )
         or not _is_blank(row, indexes)
     ]
+    totals = _total_rows(sheet, body, positions, raw.name, ctx)
+    if totals:
+        body = [line for n, line in enumerate(body) if n not in totals]
+    if not body:
+        _empty_table(sheet, raw.name, f"{letters(first)}{header_index + 2}", ctx)
     lignes = [ligne for ligne, _ in body]
     width = max((len(row) for _, row in body), default=0)
     padded = (row if len(row) == width else [*row, *[""] * (width - len(row))] for _, row in body)
@@ -426,19 +509,146 @@ def type_table(sheet: Sheet, raw: RawSheet, ctx: TypingContext) -> Table:
     return table
 
 
+# ------------------------------------------------------------------ total rows
+
+# On norm()ed text: « Total », « Sous-total », « TOTAUX », « Total général »…
+_TOTAL_RE = re.compile(r"(?:sous )?tota(?:l|ux)\b")
+_SUMMED = (Kind.MONEY, Kind.NUMBER, Kind.INT)
+
+
+def _is_total_label(cell: object) -> bool:
+    return (
+        cell.__class__ is str
+        and cell.lstrip()[:1] in ("T", "t", "S", "s")  # most cells go no further
+        and _TOTAL_RE.match(v.norm(cell)) is not None
+    )
+
+
+def _same_number(a: object, b: object) -> bool:
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b  # cents: exact
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)  # type: ignore[arg-type]
+
+
+class _Running:
+    """The sum of one numeric column over the lines above, kept as the lines go by (read
+    only once a line may be a total: most tables never need it)."""
+
+    def __init__(self, parse: Callable[[object], object]):
+        self.parse = parse
+        self.upto = 0  # lines [0, upto) are counted
+        self.all, self.all_n = 0, 0  # every line that is not a total
+        self.since, self.since_n = 0, 0  # the lines after the last total
+
+    def advance(self, body: list, i: int, n: int, totals: set[int], first: int) -> None:
+        for k in range(self.upto, n):
+            row = body[k][1]
+            if k in totals or i >= len(row) or v.is_empty(row[i]):
+                continue
+            try:
+                x = self.parse(row[i])
+            except v.Illisible:
+                continue
+            self.all, self.all_n = self.all + x, self.all_n + 1
+            if k >= first:
+                self.since, self.since_n = self.since + x, self.since_n + 1
+        self.upto = max(self.upto, n)
+
+    def restart(self) -> None:
+        """A total was found: the next lines start a new span."""
+        self.since, self.since_n = 0, 0
+
+
+class _Sums:
+    """The sums of the numeric columns above a line of a table, for the total rows."""
+
+    def __init__(self, sheet: Sheet, body: list[tuple[int, list]], positions: dict[str, int]):
+        self.body = body
+        self.numeric = {
+            i: sheet.column(k) for k, i in positions.items() if sheet.column(k).kind in _SUMMED
+        }
+        self.others = [i for i in positions.values() if i not in self.numeric]
+        self.running: dict[int, _Running] = {}
+
+    def restart(self) -> None:
+        for running in self.running.values():
+            running.restart()
+
+    def total_of(self, n: int, row: list, totals: set[int], since: int) -> str | None:
+        """What line n shows, if its only filled cells are sums of the column above (all
+        the lines above, or those since the last total), one of them of two lines or more
+        (a lone amount equal to the line above is a line)."""
+        if any(i < len(row) and not v.is_empty(row[i]) for i in self.others):
+            return None  # the usual line: its code, date or category is filled
+        filled = [i for i, cell in enumerate(row) if not v.is_empty(cell)]
+        if not filled or any(i not in self.numeric for i in filled):
+            return None
+        if all(self.numeric[i].kind is Kind.INT for i in filled):
+            return None
+        shown, terms = [], 0
+        for i in filled:
+            column = self.numeric[i]
+            try:
+                value = PARSERS[column.kind](row[i])
+            except v.Illisible:
+                return None
+            running = self.running.setdefault(i, _Running(PARSERS[column.kind]))
+            running.advance(self.body, i, n, totals, since)
+            sums = [
+                count
+                for total, count in ((running.all, running.all_n), (running.since, running.since_n))
+                if count and _same_number(total, value)
+            ]
+            if not sums:
+                return None
+            terms = max(terms, *sums)
+            shown.append(v.euros(value) if column.kind is Kind.MONEY else v.as_text(value))
+        return "somme des lignes au-dessus : " + ", ".join(shown) if terms >= 2 else None
+
+
+def _total_rows(
+    sheet: Sheet,
+    body: list[tuple[int, list]],
+    positions: dict[str, int],
+    name: str,
+    ctx: TypingContext,
+) -> set[int]:
+    """Lines a person added to total the table (SPEC §4): a first filled cell « Total »,
+    « Sous-total »…, or only sums of the columns above (typed, or a formula's value).
+    Each is reported (Information) and left out: its amounts are not counted twice."""
+    sums = _Sums(sheet, body, positions)
+    totals: set[int] = set()
+    since = 0
+    for n, (ligne, row) in enumerate(body):
+        first = _first_filled(row)
+        if first is None:
+            continue
+        quoi = f"« {v.as_text(row[first])} »" if _is_total_label(row[first]) else None
+        if quoi is None and sums.numeric:
+            quoi = sums.total_of(n, row, totals, since)
+        if quoi is None:
+            continue
+        totals.add(n)
+        since = n + 1
+        sums.restart()
+        cell = f"{letters(first)}{ligne}"
+        ctx.anomalies.add("LIG-TOTAL", name, cell, row[first], ligne=ligne, quoi=quoi)
+    return totals
+
+
 # ------------------------------------------------------------- key/value sheet
 
 
 def _find_key_value_columns(rows: list[list], lookup: dict[str, str]) -> tuple[int, int, int]:
     """(first data row, rubrique column, valeur column) of the Établissement sheet."""
-    for r, row in enumerate(rows[: TITLE_ROWS + 1]):
+    for r, row in filled_rows(rows):
         keys = [v.norm(c) if isinstance(c, str) else "" for c in row]
         if "rubrique" in keys and "valeur" in keys:
             return r + 1, keys.index("rubrique"), keys.index("valeur")
     # No header row: the rubriques are wherever their labels are found.
     hits = Counter(
         i
-        for row in rows[:60]
+        for _, row in filled_rows(rows, 60)
         for i, c in enumerate(row)
         if isinstance(c, str) and v.norm(c) in lookup
     )
@@ -458,10 +668,20 @@ def type_etablissement(raw: RawSheet, ctx: TypingContext, classeur: Parsed) -> N
             found[key] = (r + 1, row[val] if val < len(row) else "")
     classeur.etablissement_sheet = raw.name
     letter = letters(val)
+    filled = next(((r, row) for r, row in enumerate(raw.rows) if not _blank_row(row)), None)
+    if not found and filled is not None:  # content, but not one rubrique: one anomaly
+        r, row = filled
+        ctx.anomalies.add(
+            "FEU-ENTETE",
+            raw.name,
+            f"{letters(_first_filled(row) or 0)}{r + 1}",
+            detail="ni « Rubrique » et « Valeur », ni aucune rubrique comme « UAI » ou "
+            "« Campagne »",
+        )
     for column in sheet.columns:
         if column.key not in found:
             classeur.etablissement[column.key] = column.default
-            if column.required:
+            if column.required and (found or filled is None):
                 ctx.anomalies.add("RUB-MANQUANTE", raw.name, "", colonne=column.header)
             continue
         ligne, cell_value = found[column.key]
@@ -495,8 +715,11 @@ def validate(
         return parsed
     choose = rules if callable(rules) else (lambda campagne: rules)
     ctx = TypingContext(parsed.anomalies, choose(None))
-    parsed.lisible, parsed.raw = True, raw
     parsed.format, parsed.sha256 = raw.format, raw.sha256
+    if not any(sheet.required and sheet.key in raw.sheets for sheet in SHEETS):
+        _not_a_workbook(raw, ctx)  # status Illisible: one anomaly, not one per sheet
+        return parsed
+    parsed.lisible, parsed.raw = True, raw
     for sheet in SHEETS:
         sheet_raw = raw.sheets.get(sheet.key)
         if sheet_raw is None:
@@ -509,4 +732,57 @@ def validate(
         if sheet.key_value:  # the campaign is known: its rules type the other sheets
             ctx = TypingContext(parsed.anomalies, choose(parsed.etablissement.get("campagne")))
     parsed.campagne = ctx.rules.campagne
+    _copies(raw, ctx)
     return parsed
+
+
+def _not_a_workbook(raw: RawWorkbook, ctx: TypingContext) -> None:
+    names = raw.sheet_names
+    lues = ", ".join(f"« {n} »" for n in names[:6]) + (" …" if len(names) > 6 else "")
+    ctx.anomalies.add(
+        "FIC-MODELE",
+        attendues=", ".join(s.name for s in SHEETS if s.required),
+        lues=lues or "aucune",
+    )
+
+
+# How spreadsheets name a copied sheet (on norm()ed names): Excel « Dépenses (2) »,
+# LibreOffice « Dépenses_2 », Google Sheets « Copie de Dépenses », « Dépenses - copie ».
+_COPY_RES = (
+    re.compile(r"(?:copie de|copy of) (.+)"),
+    re.compile(r"(.+?) (?:copie|copy)(?: \d{1,2})?"),
+    re.compile(r"(.+?) \d{1,2}"),
+)
+
+
+def copy_of(name: str) -> Sheet | None:
+    """The sheet of the schema that a sheet's name says it is a copy of, or None."""
+    key = v.norm(name)
+    for pattern in _COPY_RES:
+        m = pattern.fullmatch(key)
+        if m and m[1] not in IGNORED_SHEETS and (sheet := sheet_for_name(m[1])) is not None:
+            return sheet
+    return None
+
+
+def _copies(raw: RawWorkbook, ctx: TypingContext) -> None:
+    """A pasted copy of a sheet (« Dépenses (2) »), or a second sheet of the same name
+    spelled otherwise, is not read: a warning names it, its lines are not counted."""
+    read = {s.name for s in raw.sheets.values()}
+    for name in raw.sheet_names:
+        if name in read or v.norm(name) in IGNORED_SHEETS:
+            continue
+        sheet = sheet_for_name(name) or copy_of(name)
+        if sheet is None:
+            continue
+        original = raw.sheets.get(sheet.key)
+        if original is not None:
+            conseil = (
+                f"reportez dans « {original.name} » celles qui manquent, puis supprimez "
+                "cette feuille"
+            )
+        else:
+            conseil = f"renommez-la « {sheet.name} » (aucune feuille « {sheet.name} » n'est lue)"
+        ctx.anomalies.add(
+            "FEU-COPIE", name, original=original.name if original else sheet.name, conseil=conseil
+        )

@@ -185,7 +185,7 @@ def test_plain_workbook_reads_like_the_template(fill, tmp_path, check):
 
 def test_every_code_has_a_test():
     # Codes of the batch and of the allocation are tested in their own modules.
-    for module in ("test_allocation", "test_two_years"):
+    for module in ("test_allocation", "test_two_years", "test_silently_wrong"):
         importlib.import_module(f"{__package__}.{module}")
     assert set(CATALOGUE) - TESTED == set(), "codes du catalogue sans test"
     assert TESTED - set(CATALOGUE) == set(), "codes testés absents du catalogue"
@@ -498,16 +498,18 @@ def test_col_manquante_once_per_column_not_per_row(fill, tmp_path, check):
 
 
 def test_col_manquante_no_header_at_all(fill, tmp_path, check):
-    """A sheet whose header cannot be found at all (typed in English) is one anomaly."""
+    """A sheet whose header cannot be found at all (typed in English) is one anomaly, on the
+    sheet (FEU-ENTETE, tests/test_silently_wrong.py), not a missing column."""
     sheets = plain_sheets(fill)
     sheets["Mentors"][1] = [f"Column {i}" for i in range(10)]
     classeur = check(save_sheets(tmp_path / "en-anglais.xlsx", sheets))
     expect(
         classeur,
-        "COL-MANQUANTE",
+        "FEU-ENTETE",
         "Mentors!A1",
         B,
-        "colonne obligatoire « Code mentor » introuvable",
+        "feuille « Mentors » : ligne d'en-tête introuvable (aucun des titres de colonne "
+        "attendus, comme « Code mentor », « Statut professionnel », « Honorabilité vérifiée »",
         # the mentor codes used elsewhere now point to nothing
         also={
             ("VAL-REFERENCE", "Élèves!E3"),

@@ -354,6 +354,7 @@ def test_duplicate_never_overwrites_the_kept_establishments_fiche(tmp_path, writ
 
 def test_numeric_codes_are_masked_without_touching_amounts(tmp_path, write_fill):
     fill = copy.deepcopy(base_fill())
+    fill.etablissement["eleves_prevus"] = 2
     for i, eleve in enumerate(fill.lignes["eleves"], start=1):
         eleve["code"] = i  # student codes typed as numbers: 1, 2, 3
     fill.lignes["rencontres"] = []
@@ -369,8 +370,12 @@ def test_numeric_codes_are_masked_without_touching_amounts(tmp_path, write_fill)
     anomalies = table(out, "Anomalies")
     doublon = next(a for a in anomalies if a["Code"] == "VAL-DOUBLON")
     assert "« [code masqué] »" in doublon["Message"] and doublon["Valeur lue"] == "[code masqué]"
-    info = next(a for a in anomalies if a["Code"] == "ETA-DOTATION-MENTORES")
-    assert "10\u202f000,00 €" in info["Message"] and "masqué" not in info["Message"]
+    # 10 000 € for 2 students planned: a warning whose « 2 » is a count, not student 2.
+    warning = next(a for a in anomalies if a["Code"] == "ETA-DOTATION-PREVUS")
+    assert warning["Message"] == (
+        "dotation 10\u202f000,00 € supérieure au forfait de 500,00 € × 2 élèves prévus "
+        "(1\u202f000,00 €) ; vérifiez la dotation notifiée"
+    )
 
 
 def test_rejected_cells_follow_the_users_columns(tmp_path, fill, check):
@@ -697,3 +702,183 @@ def test_annotated_copy_of_a_large_workbook_is_quick(tmp_path, write_fill):
     result = run("verifier", source, "--annoter", tmp_path / "copie.xlsx")
     assert result.exit_code == 0, result.output
     assert time.monotonic() - start < 30
+
+
+# ------------------------------------------------------------- the work list (SPEC §7.1)
+
+
+def test_every_anomaly_code_has_a_short_label():
+    """The « Anomalies par code » table names each code: a code added to the catalogue
+    without its label in LIBELLES fails here."""
+    from mentorat_budget.anomalies import CATALOGUE, LIBELLES
+
+    assert [c for c in CATALOGUE if not LIBELLES.get(c, "").strip()] == []
+    assert [c for c in LIBELLES if c not in CATALOGUE] == []
+    assert max(len(label) for label in LIBELLES.values()) <= 48  # the table's column
+
+
+def _work_list_folder(tmp_path, write_fill) -> Path:
+    """One workbook with a blocking amount, three warnings (two of which restate a
+    rejected line) and two informations, and a later copy of it (a Doublon)."""
+    fill = copy.deepcopy(base_fill())
+    fill.lignes["depenses"][0]["montant"] = "12,5,0"  # VAL-MONTANT, Dépenses!E3
+    fill.lignes["depenses"][1]["montant"] = 2_000  # DEP-IK E4: 40 km × 0,32 € = 12,80 €
+    fill.lignes["depenses"][2]["justificatif"] = False  # DEP-JUSTIFICATIF G5 (123,45 €)
+    fill.lignes["mentors"][1]["formation"] = False  # MEN-FORMATION, Mentors!I4
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(write_fill(fill), folder / "a.xlsx")
+    shutil.copy(folder / "a.xlsx", folder / "c-copie.xlsx")
+    return folder
+
+
+def test_anomalies_sheet_is_the_work_list(tmp_path, write_fill):
+    """Bloquant and Avertissement only; a warning that restates a line listed in Dépenses
+    inéligibles (same line, same reason) is left out, another warning on that same line
+    stays; the duplicate's lines are not listed, so its warnings all stay."""
+    folder = _work_list_folder(tmp_path, write_fill)
+    out = tmp_path / "b.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    listed = [
+        (a["Fichier"], a["Feuille"], a["Cellule"], a["Gravité"], a["Code"])
+        for a in table(out, "Anomalies")
+    ]
+    assert listed == [
+        ("a.xlsx", "Dépenses", "E3", "Bloquant", "VAL-MONTANT"),
+        ("a.xlsx", "Dépenses", "C5", "Avertissement", "DEP-BUDGET"),
+        ("c-copie.xlsx", "Établissement", "B3", "Bloquant", "ETA-DOUBLON"),
+        ("c-copie.xlsx", "Dépenses", "E3", "Bloquant", "VAL-MONTANT"),
+        ("c-copie.xlsx", "Dépenses", "E4", "Avertissement", "DEP-IK"),
+        ("c-copie.xlsx", "Dépenses", "C5", "Avertissement", "DEP-BUDGET"),
+        ("c-copie.xlsx", "Dépenses", "G5", "Avertissement", "DEP-JUSTIFICATIF"),
+    ]
+    # What was left out is in Dépenses inéligibles: 7,20 € above the allowance on row 4,
+    # 123,45 € without a receipt on row 5 (and the unreadable amount at 0 €, row 3).
+    rejets = {
+        (r["Cellule"], r["Code motif"]): r["Part inéligible (€)"]
+        for r in table(out, "Dépenses inéligibles")[:-1]
+    }
+    assert rejets == {
+        ("Dépenses!E3", "DEP-MONTANT"): 0,
+        ("Dépenses!E4", "DEP-IK"): 7.2,
+        ("Dépenses!E5", "DEP-JUSTIFICATIF"): 123.45,
+    }
+    etab = {r["Fichier"]: r for r in table(out, "Établissements")}
+    counts = [
+        (f, etab[f]["Anomalies bloquantes"], etab[f]["Avertissements"], etab[f]["Informations"])
+        for f in ("a.xlsx", "c-copie.xlsx", "Total (hors doublons)")
+        if f in etab
+    ]
+    assert counts == [("a.xlsx", 1, 3, 2), ("c-copie.xlsx", 2, 3, 2)]
+    total = table(out, "Établissements")[-1]  # the duplicate is not counted
+    assert (total["Anomalies bloquantes"], total["Avertissements"], total["Informations"]) == (
+        1,
+        3,
+        2,
+    )
+
+
+def test_severity_counts_follow_the_spec_headers(folder, tmp_path):
+    out = tmp_path / "bilan.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    headers = sheet_rows(out, "Établissements")[0]
+    at = headers.index("Anomalies bloquantes")
+    assert headers[: at + 1] == [c.header for c in ETAB_COLUMNS]
+    assert headers[at + 1 : at + 4] == [
+        "Avertissements",
+        "Informations",
+        "Déplacements des mentors (€)",
+    ]
+
+
+def codes_table(path: Path) -> list[dict]:
+    """The « Anomalies par code » table of the Synthèse, total row included."""
+    rows = sheet_rows(path, "Synthèse")
+    top = next(i for i, r in enumerate(rows) if r[0] == "Anomalies par code") + 1
+    body = []
+    for r in rows[top + 1 :]:
+        if not any(r):
+            break
+        body.append(dict(zip(rows[top], r, strict=False)))
+    return body
+
+
+def test_anomalies_par_code_summarises_every_severity(tmp_path, write_fill):
+    """Each code once per severity: establishments concerned (the copy has the same UAI:
+    one establishment), occurrences, and how many the Anomalies sheet lists."""
+    folder = _work_list_folder(tmp_path, write_fill)
+    out = tmp_path / "b.xlsx"
+    assert run("bilan", folder, "-o", out).exit_code == 0
+    found = [
+        (
+            r["Anomalie"],
+            r["Code"],
+            r["Gravité"],
+            r["Établissements concernés"],
+            r["Occurrences"],
+            r["dont dans la feuille Anomalies"],
+        )
+        for r in codes_table(out)
+    ]
+    assert found == [
+        ("Montant illisible", "VAL-MONTANT", "Bloquant", 1, 2, 2),
+        ("UAI en double dans le lot", "ETA-DOUBLON", "Bloquant", 1, 1, 1),
+        ("Catégorie absente du budget prévisionnel", "DEP-BUDGET", "Avertissement", 1, 2, 2),
+        ("Indemnité kilométrique plafonnée au barème", "DEP-IK", "Avertissement", 1, 2, 1),
+        ("Dépense sans justificatif", "DEP-JUSTIFICATIF", "Avertissement", 1, 2, 1),
+        ("Dotation au-delà du forfait des élèves mentorés", "ETA-DOTATION-MENTORES",
+         "Information", 1, 2, 0),
+        ("Mentor sans formation suivie", "MEN-FORMATION", "Information", 1, 2, 0),
+        ("Total", "", "", "", 13, 7),
+    ]  # fmt: skip
+    note = sheet_rows(out, "Synthèse")
+    assert any("La feuille Anomalies en liste 7 à traiter" in str(r[0]) for r in note)
+    # The Synthèse's indicators are still read as before (year N+1 reads its campaign).
+    from mentorat_budget.precedent import read_previous
+
+    assert read_previous(out).campagne == 2024
+
+
+def test_fiche_and_annotated_copy_keep_every_anomaly(tmp_path, write_fill):
+    """What the work list leaves out stays where the establishment reads it."""
+    folder = _work_list_folder(tmp_path, write_fill)
+    fiches, copies = tmp_path / "fiches", tmp_path / "annotes"
+    args = ("bilan", folder, "-o", tmp_path / "b.xlsx", "--fiches", fiches, "--annoter", copies)
+    assert run(*args).exit_code == 0
+    (fiche,) = fiches.glob("*.xlsx")
+    in_fiche = {(a["Feuille"], a["Cellule"], a["Code"]) for a in table(fiche, "Anomalies")}
+    assert in_fiche == {
+        ("Dépenses", "E3", "VAL-MONTANT"),
+        ("Dépenses", "E4", "DEP-IK"),
+        ("Dépenses", "G5", "DEP-JUSTIFICATIF"),
+        ("Dépenses", "C5", "DEP-BUDGET"),
+        ("Établissement", "B7", "ETA-DOTATION-MENTORES"),
+        ("Mentors", "I4", "MEN-FORMATION"),
+    }
+    book = openpyxl.load_workbook(copies / "a-annote.xlsx")
+    assert "DEP-IK" in book["Dépenses"]["E4"].comment.text
+    assert "DEP-JUSTIFICATIF" in book["Dépenses"]["G5"].comment.text
+    assert "MEN-FORMATION" in book["Mentors"]["I4"].comment.text
+
+
+def test_benchmark_workbooks_carry_a_campaigns_mistakes(tmp_path):
+    """`exemples --taille banc`: the benchmark's size (SPEC §8) and its habits, each found
+    by the checks on a workbook (SPEC §8: about 90 anomalies and 55 rejected lines)."""
+    from collections import Counter
+
+    from mentorat_budget.batch import run_batch
+    from mentorat_budget.examples import write_examples
+    from mentorat_budget.rules import for_campagne
+
+    rules = for_campagne(2025)
+    paths = write_examples(tmp_path, 2, 2024, rules, bench=True)
+    results, _ = run_batch([(p, p.name) for p in paths], rules, jobs=1)
+    for r in results:
+        f = r.figures
+        assert (f.eleves_prevus, f.mentors, f.lignes, len(r.partenaires)) == (120, 40, 300, 6)
+        codes = Counter(a.code for a in r.anomalies)
+        for code in ("DEP-IK", "MEN-FORMATION", "MEN-FILIERE", "DEP-JUSTIFICATIF"):
+            assert codes[code] > 0, (r.fichier, code, codes)
+        assert 20 <= codes["DEP-IK"] <= 45
+        assert 60 <= len(r.anomalies) <= 130
+        assert 35 <= len({x["ligne"] for x in r.rejets}) <= 80

@@ -367,8 +367,27 @@ def test_bilan_runs_within_the_limits_with_the_exit_codes_of_the_spec(bilan):
     assert not bilan.strict.problems({1}), bilan.strict.explain({1})
 
 
+def _row(cellule: str) -> int:
+    return int(re.sub(r"^[A-Z]+", "", cellule) or 0)
+
+
+def _bilan_lists(expect, verified: list[dict], rejected: set[tuple]) -> bool:
+    """Whether the bilan's work list must show an anomaly the verifier reports (SPEC
+    §7.1): Bloquant, or Avertissement unless it restates a line of Dépenses inéligibles
+    (same sheet and row, the reason as code)."""
+    return any(
+        a["gravite"] == "Bloquant"
+        or (
+            a["gravite"] == "Avertissement"
+            and (a["feuille"], _row(a["cellule"]), a["code"]) not in rejected
+        )
+        for a in verified
+        if expect.found_in([a])
+    )
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_bilan_reports_each_file(case, corpus, bilan):
+def test_bilan_reports_each_file(case, corpus, verifier_runs, bilan):
     case = corpus.built(case)
     out = bilan.path
     rows = {r["Fichier"]: r for r in table_at(out, "Établissements", "UAI")}
@@ -385,8 +404,18 @@ def test_bilan_reports_each_file(case, corpus, bilan):
          "message": a["Message"]}
         for a in table_at(out, "Anomalies", "UAI") if a["Fichier"] == case.name
     ]  # fmt: skip
-    missing = [str(e) for e in (*case.expect, *case.bilan_expect) if not e.found_in(anomalies)]
+    verified = json.loads(verifier_runs[case.name].stdout)["anomalies"]
+    places = [
+        (r["Cellule"].rpartition("!"), r["Code motif"])
+        for r in table_at(out, "Dépenses inéligibles", "UAI")
+        if r["Fichier"] == case.name
+    ]
+    rejected = {(sheet, _row(cell), code) for (sheet, _, cell), code in places}
+    listed = [e for e in case.expect if _bilan_lists(e, verified, rejected)]
+    missing = [str(e) for e in (*listed, *case.bilan_expect) if not e.found_in(anomalies)]
     assert not missing, f"{case.what} : manquent {missing}"
+    left_out = [e for e in case.expect if e not in listed and e.found_in(anomalies)]
+    assert not left_out, f"{case.what} : informations ou redites listées {left_out}"
     control = controls[case.name]
     assert control["SHA-256"] == corpus.hashes[case.name]
     if case.lus is None:
@@ -424,6 +453,12 @@ def test_bilan_conserves_every_euro(corpus, bilan):
     files = [c for c in corpus.cases if not c.ours]
     assert synthese["Classeurs lus"] == len(files)
     assert synthese["Classeurs illisibles"] == sum(c.statut == ILLISIBLE for c in files)
+
+
+def test_the_bilan_lists_no_information(bilan):
+    """Information anomalies stay in the fiches and annotated copies (SPEC §7.1)."""
+    gravites = {a["Gravité"] for a in table_at(bilan.path, "Anomalies", "UAI")}
+    assert gravites <= {"Bloquant", "Avertissement"} and "Bloquant" in gravites
 
 
 def test_no_internal_error_hides_in_the_bilan(bilan):

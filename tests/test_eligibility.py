@@ -551,7 +551,7 @@ def test_unreadable_amounts_dates_and_duplicates_are_shown_once_as_blocking(
     classeur = check(write_fill(fill_unreadable(fill)))
     shown = {(a.code, a.lieu) for a in classeur.anomalies if a.gravite is Gravite.BLOQUANT}
     assert shown == {
-        ("VAL-POSITIF", "Dépenses!E3"),  # −12,34
+        ("VAL-AVOIR", "Dépenses!E3"),  # −12,34: a credit note typed as an expense
         ("VAL-MONTANT", "Dépenses!E4"),  # douze euros
         ("VAL-POSITIF", "Dépenses!E5"),  # 0
         ("VAL-OBLIGATOIRE", "Dépenses!B6"),  # no date

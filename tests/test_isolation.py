@@ -23,6 +23,7 @@ from mentorat_budget import isolation
 from mentorat_budget.isolation import ARRET, DUREE, ERREUR, MEMOIRE, Failure, Limits, Pool
 
 SHORT = Limits(memory=1024 * isolation.MiB, seconds=3)
+EXEMPLE = sorted((Path(__file__).parents[1] / "workbooks" / "exemples").glob("*.xlsx"))[0]
 
 
 # Tasks (module level: a worker imports them by name).
@@ -189,3 +190,53 @@ def test_bilan_reports_a_reading_that_hangs_or_aborts_and_goes_on(folder, tmp_pa
     assert illisibles == {"dort.xlsx", "abandonne.xlsx"}
     codes = {(a["Fichier"], a["Code"]) for a in table(out, "Anomalies") if a["Fichier"]}
     assert {("dort.xlsx", "FIC-RESSOURCES"), ("abandonne.xlsx", "FIC-RESSOURCES")} <= codes
+
+
+# ------------------------------------------------------------ annotated copies
+
+
+def annotate_aborts(*args) -> None:
+    """Stands for openpyxl running out of memory on a large workbook (50 × its size)."""
+    os.abort()
+
+
+def test_verifier_rebuilds_the_copy_when_openpyxls_runs_out(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from mentorat_budget.cli import main
+    from mentorat_budget.write import annotate
+
+    monkeypatch.setattr(annotate, "annotate", annotate_aborts)
+    copy = tmp_path / "copie.xlsx"
+    result = CliRunner().invoke(main, ["verifier", str(EXEMPLE), "--annoter", str(copy)])
+    assert result.exit_code in (0, 1), result.output
+    assert "Copie annotée écrite" in result.output
+    assert openpyxl_sheets(copy)[0] == annotate.SUMMARY_SHEET
+    assert "Copie reconstruite" in str(all_text(copy))
+
+
+def test_bilan_rebuilds_the_copies_that_openpyxl_could_not_make(tmp_path, monkeypatch):
+    from mentorat_budget import batch
+    from mentorat_budget.rules import for_campagne
+
+    monkeypatch.setattr(batch, "_annotate_task", annotate_aborts)
+    results, _ = batch.run_batch(
+        [(EXEMPLE, EXEMPLE.name)], for_campagne(2024), jobs=1, annoter=tmp_path
+    )
+    (result,) = results
+    assert result.annote is not None and result.annote.exists()
+    assert openpyxl_sheets(result.annote)[0] == "Anomalies à corriger"
+    assert "Copie reconstruite" in str(all_text(result.annote))
+
+
+def openpyxl_sheets(path: Path) -> list[str]:
+    import openpyxl
+
+    return openpyxl.load_workbook(path, read_only=True).sheetnames
+
+
+def all_text(path: Path) -> list:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    return [c for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row]

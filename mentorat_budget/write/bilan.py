@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,16 +16,31 @@ from pathlib import Path
 from xlsxwriter.workbook import Workbook
 
 from .. import __version__
-from ..anomalies import Gravite
+from .. import anomalies as catalogue
+from ..anomalies import Anomaly, Gravite
 from ..batch import Resultat
 from ..eligibility import MOTIFS
 from ..figures import FILIERES, Figures, total
-from ..report import sorted_anomalies
+from ..report import cell_key, sorted_anomalies
 from ..rules import Rules
 from ..verify import A_CORRIGER, DOUBLON, ILLISIBLE, VALIDE
+from . import paper
 from .notice import ik_text
-from .tables import DATE, INT, MONEY, NUMBER, PCT, TEXT, Col, Placed, as_date, quote, write_table
-from .xlsx import Formats, output_workbook, print_setup
+from .tables import (
+    DATE,
+    INT,
+    MONEY,
+    NUMBER,
+    PCT,
+    TEXT,
+    Col,
+    Placed,
+    as_date,
+    quote,
+    write_note,
+    write_table,
+)
+from .xlsx import Formats, output_workbook
 
 SHEETS = (
     "Synthèse",
@@ -124,32 +139,79 @@ def _eligible_categories(rules: Rules):
     return [c for c in rules.categories if c.eligible]
 
 
+def _listed_rejections(r: Resultat) -> set[tuple[str, int, str]]:
+    """(sheet, row, reason) of the workbook's lines listed in Dépenses inéligibles."""
+    if not r.in_totals:
+        return set()
+    return {(x["cellule"].rpartition("!")[0], x["ligne"], x["code"]) for x in r.rejets}
+
+
+def work_list(r: Resultat) -> list[Anomaly]:
+    """What the bilan's Anomalies sheet lists of a workbook (SPEC §7.1): its Bloquant and
+    Avertissement anomalies, but not the warnings that only restate a line already listed
+    in Dépenses inéligibles (same line, same reason). The fiche and the annotated copy
+    keep them all."""
+    listed = _listed_rejections(r)
+    return [
+        a
+        for a in r.anomalies
+        if a.gravite is Gravite.BLOQUANT
+        or (
+            a.gravite is Gravite.AVERTISSEMENT
+            and (a.feuille, cell_key(a.cellule)[0], a.code) not in listed
+        )
+    ]
+
+
+def _fit_row(ws, row: int, *texts: tuple[object, float]) -> None:
+    """A row as high as its tallest wrapped text (text, column width): neither Excel nor
+    LibreOffice fits it when the file opens."""
+    lines = max(paper.text_lines(text, width) for text, width in texts)
+    if lines > 1:
+        ws.set_row(row, paper.LINE * lines)
+
+
+def _paper(ws, columns, campagne: int, header_row: int | None = 0, **how) -> paper.Plan:
+    """Fit a table's sheet to the page (see paper.py); `how`: key, starts (headers of the
+    groups that stay together), portrait."""
+    headers = [c.header for c in columns]
+    starts = [headers.index(h) for h in how.pop("starts", ()) if h in headers]
+    layout = paper.plan([c.width for c in columns], starts=starts, **how)
+    paper.apply(ws, layout, campagne, header_row)
+    return layout
+
+
 # ------------------------------------------------------------------ sheets
 
 
 ETAB_COLUMNS = [
-    Col("UAI", TEXT, 11),
-    Col("Établissement", TEXT, 38),
+    Col("UAI", TEXT, 10),
+    Col("Établissement", TEXT, 30, wrap=True),
     Col("Académie", TEXT, 16),
-    Col("Fichier", TEXT, 34),
+    Col("Fichier", TEXT, 30, wrap=True),
     Col("Statut du classeur", TEXT, 13),
-    Col("Élèves prévus", INT, 9, "sum"),
-    Col("Élèves mentorés", INT, 9, "sum"),
+    Col("Élèves prévus", INT, 10, "sum"),
+    Col("Élèves mentorés", INT, 10, "sum"),
     Col("Mentors", INT, 9, "sum"),
     Col("Dotation notifiée (€)", MONEY, 14, "sum"),
     Col("Plafond (€)", MONEY, 14, "sum"),
     Col("Report N-1 (€)", MONEY, 13, "sum"),
     Col("Crédits disponibles (€)", MONEY, 14, "sum"),
     Col("Dépenses éligibles (€)", MONEY, 14, "sum"),
-    Col("dont reversements aux partenaires (€)", MONEY, 15, "sum"),
+    Col("dont reversements aux partenaires (€)", MONEY, 17, "sum"),
     Col("Dépenses inéligibles (€)", MONEY, 14, "sum"),
     Col("Reliquat (€)", MONEY, 13, "sum"),
-    Col("Dépassement (€)", MONEY, 13, "sum"),
-    Col("Poursuite", TEXT, 9),
+    Col("Dépassement (€)", MONEY, 14, "sum"),
+    Col("Poursuite", TEXT, 10),
     Col("Reliquat reporté (€)", MONEY, 13, "sum"),
     Col("À reverser à la DJEPVA (€)", MONEY, 14, "sum"),
-    Col("Taux de consommation", PCT, 11, "rate:Dépenses éligibles (€)/Crédits disponibles (€)"),
-    Col("Anomalies bloquantes", INT, 10, "sum"),
+    Col("Taux de consommation", PCT, 15, "rate:Dépenses éligibles (€)/Crédits disponibles (€)"),
+    Col("Anomalies bloquantes", INT, 11, "sum"),
+]
+# After the SPEC's headers: the other severities, so that each is counted.
+SEVERITY_COLUMNS = [
+    Col("Avertissements", INT, 15, "sum"),
+    Col("Informations", INT, 13, "sum"),
 ]
 
 
@@ -161,12 +223,14 @@ PRECEDENT_COLUMNS = [
 
 def _etab_columns(rules: Rules, precedent: bool) -> list[Col]:
     """The SPEC's headers, the expected report beside the declared one with --precedent,
-    then one eligible amount per eligible category."""
+    the count of each other severity, then one eligible amount per eligible category."""
     at = [c.header for c in ETAB_COLUMNS].index("Report N-1 (€)") + 1
     columns = ETAB_COLUMNS[:at] + (PRECEDENT_COLUMNS if precedent else []) + ETAB_COLUMNS[at:]
-    return columns + [
-        Col(f"{c.libelle} (€)", MONEY, 14, "sum") for c in _eligible_categories(rules)
-    ]
+    return (
+        columns
+        + SEVERITY_COLUMNS
+        + [Col(f"{c.libelle} (€)", MONEY, 15, "sum") for c in _eligible_categories(rules)]
+    )
 
 
 def _etab_values(r: Resultat, rules: Rules) -> dict[str, object]:
@@ -178,6 +242,8 @@ def _etab_values(r: Resultat, rules: Rules) -> dict[str, object]:
         "Fichier": r.fichier,
         "Statut du classeur": r.statut,
         "Anomalies bloquantes": r.bloquantes,
+        "Avertissements": sum(a.gravite is Gravite.AVERTISSEMENT for a in r.anomalies),
+        "Informations": sum(a.gravite is Gravite.INFORMATION for a in r.anomalies),
     }
     if f is None:
         return values
@@ -216,7 +282,7 @@ def _sheet_etablissements(wb, fmt, results, rules, run: Run) -> Placed:
         [values.get(c.header) for c in columns]
         for values in (_etab_values(r, rules) for r in results)
     ]
-    return write_table(
+    placed = write_table(
         ws,
         fmt,
         columns,
@@ -224,6 +290,15 @@ def _sheet_etablissements(wb, fmt, results, rules, run: Run) -> Placed:
         filter_on=("Statut du classeur", DOUBLON),
         total_label="Total (hors doublons)",
     )
+    categories = [f"{c.libelle} (€)" for c in _eligible_categories(rules)]
+    _paper(
+        ws,
+        columns,
+        rules.campagne,
+        key=2,
+        starts=("Dotation notifiée (€)", "Reliquat (€)", *categories[:1]),
+    )
+    return placed
 
 
 ACAD_COLUMNS = [
@@ -242,18 +317,18 @@ ACAD_COLUMNS = [
     Col("Dépenses inéligibles (€)", MONEY, 14, "sum"),
     Col("Reliquats reportés (€)", MONEY, 14, "sum"),
     Col("À reverser à la DJEPVA (€)", MONEY, 14, "sum"),
-    Col("Taux de consommation", PCT, 11, "rate:Dépenses éligibles (€)/Crédits disponibles (€)"),
-    Col("Rencontres", INT, 10, "sum"),
+    Col("Taux de consommation", PCT, 15, "rate:Dépenses éligibles (€)/Crédits disponibles (€)"),
+    Col("Rencontres", INT, 11, "sum"),
     Col("Heures de rencontre", NUMBER, 10, "sum"),
-    Col("Rencontres en présentiel", INT, 10, "sum"),
+    Col("Rencontres en présentiel", INT, 11, "sum"),
     Col("Part en présentiel", PCT, 10, "rate:Rencontres en présentiel/Rencontres"),
-    Col("Rencontres dans l'établissement", INT, 11, "sum"),
-    Col("Part dans l'établissement", PCT, 11, "rate:Rencontres dans l'établissement/Rencontres"),
-    Col("Visites d'entreprise", INT, 10, "sum"),
-    Col("Rencontres par élève mentoré", NUMBER, 11, "rate:Rencontres/Élèves mentorés"),
+    Col("Rencontres dans l'établissement", INT, 15, "sum"),
+    Col("Part dans l'établissement", PCT, 15, "rate:Rencontres dans l'établissement/Rencontres"),
+    Col("Visites d'entreprise", INT, 13, "sum"),
+    Col("Rencontres par élève mentoré", NUMBER, 12, "rate:Rencontres/Élèves mentorés"),
     Col("Élèves mentorés boursiers", INT, 10, "sum"),
     Col("Part de boursiers", PCT, 10, "rate:Élèves mentorés boursiers/Élèves mentorés"),
-    Col("Élèves mentorés résidant en QPV", INT, 11, "sum"),
+    Col("Élèves mentorés résidant en QPV", INT, 15, "sum"),
     Col("Part de résidants QPV", PCT, 10, "rate:Élèves mentorés résidant en QPV/Élèves mentorés"),
     Col("Bénévolat valorisé (€)", MONEY, 14, "sum"),
 ]
@@ -301,14 +376,22 @@ def _acad_row(name: str, group: list[Resultat]) -> list:
     ]
 
 
-def _sheet_academies(wb, fmt, results) -> Placed:
+def _sheet_academies(wb, fmt, results, campagne: int) -> Placed:
     ws = wb.add_worksheet("Académies")
     groups: dict[str, list[Resultat]] = defaultdict(list)
     for r in results:
         groups[r.etablissement.get("academie") or NON_DETERMINEE].append(r)
     names = sorted(groups, key=lambda n: (n == NON_DETERMINEE, n))
     rows = [_acad_row(n, groups[n]) for n in names]
-    return write_table(ws, fmt, ACAD_COLUMNS, rows)
+    placed = write_table(ws, fmt, ACAD_COLUMNS, rows)
+    _paper(
+        ws,
+        ACAD_COLUMNS,
+        campagne,
+        key=1,
+        starts=("Dotations notifiées (€)", "Rencontres", "Élèves mentorés boursiers"),
+    )
+    return placed
 
 
 FILIERE_COLUMNS = [
@@ -320,11 +403,11 @@ FILIERE_COLUMNS = [
     Col("Résidants QPV", INT, 10, "sum"),
     Col("Part de résidants QPV", PCT, 10, "rate:Résidants QPV/Élèves"),
     Col("Abandons", INT, 10, "sum"),
-    Col("Part d'abandons", PCT, 10, "rate:Abandons/Élèves"),
+    Col("Part d'abandons", PCT, 12, "rate:Abandons/Élèves"),
 ]
 
 
-def _sheet_filieres(wb, fmt, totals: Figures) -> Placed:
+def _sheet_filieres(wb, fmt, totals: Figures, campagne: int) -> Placed:
     ws = wb.add_worksheet("Filières")
     rows = []
     for filiere in FILIERES:
@@ -344,37 +427,39 @@ def _sheet_filieres(wb, fmt, totals: Figures) -> Placed:
             ]
         )
     placed = write_table(ws, fmt, FILIERE_COLUMNS, rows)
-    ws.write(
+    write_note(
+        ws,
+        fmt,
         placed.total + 2,
-        0,
         "Élèves de tous statuts ; les boursiers et résidants QPV sont "
         "comptés parmi tous les élèves de la filière.",
-        fmt.note,
+        [c.width for c in FILIERE_COLUMNS],
     )
+    _paper(ws, FILIERE_COLUMNS, campagne, portrait=True)
     return placed
 
 
 PARTNER_COLUMNS = [
-    Col("UAI", TEXT, 11),
-    Col("Établissement", TEXT, 32),
-    Col("Code partenaire", TEXT, 10),
-    Col("Raison sociale", TEXT, 28),
+    Col("UAI", TEXT, 10),
+    Col("Établissement", TEXT, 30, wrap=True),
+    Col("Code partenaire", TEXT, 12),
+    Col("Raison sociale", TEXT, 28, wrap=True),
     Col("Type", TEXT, 12),
     Col("SIRET", TEXT, 16),
     Col("RNA", TEXT, 12),
-    Col("Convention signée", TEXT, 10),
-    Col("Référence de la convention", TEXT, 16),
+    Col("Convention signée", TEXT, 12),
+    Col("Référence de la convention", TEXT, 16, wrap=True),
     Col("Début de la convention", DATE, 12),
     Col("Fin de la convention", DATE, 12),
     Col("Montant conventionné (€)", MONEY, 14, "sum"),
     Col("Versements éligibles (€)", MONEY, 14, "sum"),
     Col("Versements inéligibles (€)", MONEY, 14, "sum"),
     Col("Reste sur la convention (€)", MONEY, 14, "sum"),
-    Col("Autre financement public", TEXT, 11),
+    Col("Autre financement public", TEXT, 13),
 ]
 
 
-def _sheet_partenaires(wb, fmt, results) -> Placed:
+def _sheet_partenaires(wb, fmt, results, campagne: int) -> Placed:
     ws = wb.add_worksheet("Partenaires")
     rows = []
     for r in results:
@@ -403,23 +488,26 @@ def _sheet_partenaires(wb, fmt, results) -> Placed:
                     p.get("autre_financement"),
                 ]
             )
-    return write_table(ws, fmt, PARTNER_COLUMNS, rows)
+    placed = write_table(ws, fmt, PARTNER_COLUMNS, rows)
+    _paper(ws, PARTNER_COLUMNS, campagne, key=4, starts=("Début de la convention",))
+    return placed
 
 
+# Widths that print one A4 page wide (landscape, about 70 %), long texts wrapped.
 REJET_COLUMNS = [
-    Col("UAI", TEXT, 11),
-    Col("Établissement", TEXT, 30),
-    Col("Fichier", TEXT, 28),
-    Col("Cellule", TEXT, 12),
-    Col("N° de pièce", TEXT, 11),
-    Col("Date", DATE, 11),
-    Col("Catégorie", TEXT, 26),
-    Col("Libellé", TEXT, 30),
-    Col("Payé à", TEXT, 20),
-    Col("Montant de la ligne (€)", MONEY, 13),
-    Col("Part inéligible (€)", MONEY, 13, "sum"),
-    Col("Motif", TEXT, 40),
-    Col("Code motif", TEXT, 22),
+    Col("UAI", TEXT, 10),
+    Col("Établissement", TEXT, 18, wrap=True),
+    Col("Fichier", TEXT, 18, wrap=True),
+    Col("Cellule", TEXT, 13),
+    Col("N° de pièce", TEXT, 10, wrap=True),
+    Col("Date", DATE, 10),
+    Col("Catégorie", TEXT, 14, wrap=True),
+    Col("Libellé", TEXT, 18, wrap=True),
+    Col("Payé à", TEXT, 14, wrap=True),
+    Col("Montant de la ligne (€)", MONEY, 12),
+    Col("Part inéligible (€)", MONEY, 12, "sum"),
+    Col("Motif", TEXT, 20, wrap=True),
+    Col("Code motif", TEXT, 14, wrap=True),
 ]
 
 
@@ -444,25 +532,28 @@ def _rejet_rows(r: Resultat, mask: Masker, labels: dict[str, str]) -> list[list]
     ]
 
 
-def _sheet_rejets(wb, fmt, rows: list[list]) -> Placed:
+def _sheet_rejets(wb, fmt, rows: list[list], campagne: int) -> Placed:
     ws = wb.add_worksheet("Dépenses inéligibles")
-    return write_table(ws, fmt, REJET_COLUMNS, rows)
+    placed = write_table(ws, fmt, REJET_COLUMNS, rows)
+    _paper(ws, REJET_COLUMNS, campagne, key=2, starts=("Montant de la ligne (€)",))
+    return placed
 
 
+# Widths that print one A4 page wide (landscape, about 75 %), long texts wrapped.
 ANOMALY_COLUMNS = [
-    Col("UAI", TEXT, 11),
-    Col("Établissement", TEXT, 30),
-    Col("Fichier", TEXT, 30),
-    Col("Feuille", TEXT, 16),
+    Col("UAI", TEXT, 10),
+    Col("Établissement", TEXT, 22, wrap=True),
+    Col("Fichier", TEXT, 22, wrap=True),
+    Col("Feuille", TEXT, 14, wrap=True),
     Col("Cellule", TEXT, 8),
     Col("Gravité", TEXT, 13),
-    Col("Code", TEXT, 22),
-    Col("Message", TEXT, 90),
-    Col("Valeur lue", TEXT, 20),
+    Col("Code", TEXT, 24),
+    Col("Message", TEXT, 58, wrap=True),
+    Col("Valeur lue", TEXT, 16, wrap=True),
 ]
 
 
-def _anomaly_rows(r: Resultat, mask: Masker) -> list[list]:
+def _anomaly_rows(r: Resultat, kept: list[Anomaly], mask: Masker) -> list[list]:
     return [
         [
             r.uai,
@@ -475,26 +566,29 @@ def _anomaly_rows(r: Resultat, mask: Masker) -> list[list]:
             mask.text(a.message),
             mask.value(a.valeur),
         ]
-        for a in sorted_anomalies(r.anomalies)
+        for a in sorted_anomalies(kept)
     ]
 
 
-def _masked_rows(results: list[Resultat], rules: Rules) -> tuple[list[list], list[list]]:
-    """The rows of Dépenses inéligibles and of Anomalies, each workbook's codes masked
-    (its Masker built once for both, then dropped)."""
+def _masked_rows(
+    results: list[Resultat], listed: list[list[Anomaly]], rules: Rules
+) -> tuple[list[list], list[list]]:
+    """The rows of Dépenses inéligibles and of Anomalies (each workbook's work list), each
+    workbook's codes masked (its Masker built once for both, then dropped)."""
     labels = {c.code: c.libelle for c in rules.categories}
     rejets, anomalies = [], []
-    for r in results:
+    for r, kept in zip(results, listed, strict=True):
         mask = Masker(r.codes_personnels)
         if r.in_totals:
             rejets += _rejet_rows(r, mask, labels)
-        anomalies += _anomaly_rows(r, mask)
+        anomalies += _anomaly_rows(r, kept, mask)
     return rejets, anomalies
 
 
-def _sheet_anomalies(wb, fmt, rows: list[list]) -> Placed:
+def _sheet_anomalies(wb, fmt, rows: list[list], campagne: int) -> Placed:
     ws = wb.add_worksheet("Anomalies")
     placed = write_table(ws, fmt, ANOMALY_COLUMNS, rows)
+    _paper(ws, ANOMALY_COLUMNS, campagne, key=2, starts=("Gravité",))
     colors = {
         Gravite.BLOQUANT: "#FFC7CE",
         Gravite.AVERTISSEMENT: "#FFEB9C",
@@ -519,7 +613,7 @@ def _sheet_anomalies(wb, fmt, rows: list[list]) -> Placed:
 
 
 CONTROL_COLUMNS = [
-    Col("Fichier", TEXT, 40),
+    Col("Fichier", TEXT, 46, wrap=True),  # also the labels of the checks above
     Col("SHA-256", TEXT, 66),
     Col("Statut du classeur", TEXT, 13),
     Col("Lignes de dépenses lues", INT, 11, "sum"),
@@ -530,7 +624,9 @@ CONTROL_COLUMNS = [
 ]
 
 
-def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed], run: Run):
+def _sheet_controles(
+    wb, fmt, results, totals: Figures, placed: dict[str, Placed], run: Run, campagne: int
+):
     ws = wb.add_worksheet("Contrôles")
     ws.write(0, 0, "Conservation des montants (classeurs comptés dans les totaux)", fmt.subtitle)
     etab, rejets = placed["Établissements"], placed["Dépenses inéligibles"]
@@ -577,7 +673,8 @@ def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed
         ("Écart de lignes : lues − éligibles − rejetées", "=B3-B10-B11", line_gap, fmt.integer),
     ]
     for i, (label, formula, value, cell_format) in enumerate(lines, start=2):
-        ws.write_string(i, 0, label)
+        ws.write_string(i, 0, label, fmt.wrap)
+        _fit_row(ws, i, (label, CONTROL_COLUMNS[0].width))
         if formula:
             ws.write_formula(i, 1, formula, cell_format, value)
         else:
@@ -625,8 +722,9 @@ def _sheet_controles(wb, fmt, results, totals: Figures, placed: dict[str, Placed
             fmt.subtitle,
         )
         for i, name in enumerate(run.ignores, start=1):
-            ws.write_string(row + i, 0, name)
-    ws.set_column(0, 0, 58)
+            ws.write_string(row + i, 0, name, fmt.wrap)
+            _fit_row(ws, row + i, (name, CONTROL_COLUMNS[0].width))
+    _paper(ws, CONTROL_COLUMNS, campagne, header_row=top)
 
 
 # -------------------------------------------------------------------- Paramètres
@@ -657,11 +755,11 @@ def _sheet_parametres(wb, fmt, rules: Rules, run: Run, n_files: int) -> None:
         ("Mode strict (--strict)", "Oui" if run.strict else "Non", fmt.text),
         ("Bilan précédent (--precedent)", run.precedent or "aucun", fmt.text),
     ]
+    widths = (50, 56, 10)
     ws.write_row(0, 0, ("Paramètre", "Valeur"), fmt.header)
     for i, (label, value, cell_format) in enumerate(rows, start=1):
-        ws.write_string(i, 0, label)
-        if cell_format is fmt.wrap:
-            ws.set_row(i, 15 * (1 + len(str(value)) // 80))
+        ws.write_string(i, 0, label, fmt.wrap)
+        _fit_row(ws, i, (label, widths[0]), (value, widths[1]))
         if isinstance(value, dt.date):
             ws.write_datetime(i, 1, value, cell_format)
         else:
@@ -674,17 +772,23 @@ def _sheet_parametres(wb, fmt, rules: Rules, run: Run, n_files: int) -> None:
     ws.write_row(row, 0, ("Motif d'inéligibilité", "Code"), fmt.header)
     for i, (code, label) in enumerate(MOTIFS.items(), start=row + 1):
         ws.write_row(i, 0, (label, code))
-    ws.set_column(0, 0, 56)
-    ws.set_column(1, 1, 70)
-    ws.set_column(2, 2, 10)
-    print_setup(ws, portrait=True)
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
+    paper.apply(ws, paper.plan(widths, portrait=True), rules.campagne, header_row=0)
 
 
 # ---------------------------------------------------------------------- Synthèse
 
 
 def _sheet_synthese(
-    wb: Workbook, ws, fmt, results, totals: Figures, rules: Rules, placed: dict[str, Placed]
+    wb: Workbook,
+    ws,
+    fmt,
+    results,
+    totals: Figures,
+    rules: Rules,
+    placed: dict[str, Placed],
+    listed: list[list[Anomaly]],
 ) -> None:
     etab = placed["Établissements"]
     sheet = "Établissements"
@@ -814,22 +918,103 @@ def _sheet_synthese(
         else:
             ws.write(i, 1, cached, cell_format)
     end = 3 + len(items)
-    ws.write(
+    write_note(
+        ws,
+        fmt,
         end + 1,
-        0,
         "Les totaux excluent les classeurs en double. Le bénévolat valorisé "
         "est indicatif (comptes 86/87).",
-        fmt.note,
+        [c.width for c in CODE_COLUMNS[:2]],
     )
-    ws.set_column(0, 0, 48)
-    ws.set_column(1, 1, 18)
-    ws.set_column(3, 3, 38)
-    ws.set_column(4, 4, 22)
-    _charts(wb, ws, fmt, totals, rules, placed)
-    print_setup(ws, portrait=True)
+    # The code table's columns line up with the indicators' and the charts' data.
+    for c, column in enumerate(CODE_COLUMNS):
+        ws.set_column(c, c, column.width)
+    charts_end = _charts(wb, ws, fmt, totals, rules, placed)
+    top = max(end + 3, charts_end + 2)
+    _codes_table(ws, fmt, results, listed, top)
+    widths = [c.width for c in CODE_COLUMNS]
+    overflow = max(0, CHART_WIDTH - _pixels(widths[3:])) * 1.07  # printed by LibreOffice
+    layout = paper.plan(widths, extra_pixels=overflow)
+    # Indicators and charts on the first page, the code table from the second.
+    paper.apply(ws, layout, rules.campagne, header_row=top + 1, row_breaks=[top])
 
 
-def _charts(wb, ws, fmt, totals: Figures, rules: Rules, placed: dict[str, Placed]) -> None:
+# The bilan's anomalies counted by code (SPEC §7.1), every severity, in the Synthèse under
+# the indicators: the label first, as Paramètres lists its codes, and each column where the
+# indicators' and the charts' columns already have the width it needs.
+CODE_COLUMNS = [
+    Col("Anomalie", TEXT, 48, wrap=True),
+    Col("Code", TEXT, 23),
+    Col("Gravité", TEXT, 13),
+    Col("Établissements concernés", INT, 38),
+    Col("Occurrences", INT, 22, "sum"),
+    Col("dont dans la feuille Anomalies", INT, 20, "sum"),
+]
+_SEVERITY_ORDER = {g: i for i, g in enumerate(Gravite)}
+
+
+def _code_rows(results: list[Resultat], listed: list[list[Anomaly]]) -> list[list]:
+    """One row per code and severity: establishments concerned (a UAI counts once, a
+    workbook without one by its file), occurrences, and how many the Anomalies sheet
+    lists; the blocking ones first, then by establishments and occurrences."""
+    occurrences: Counter = Counter()
+    in_list: Counter = Counter()
+    where: dict[tuple[str, Gravite], set[str]] = defaultdict(set)
+    for r, kept in zip(results, listed, strict=True):
+        who = r.uai or r.fichier
+        for a in r.anomalies:
+            occurrences[a.code, a.gravite] += 1
+            where[a.code, a.gravite].add(who)
+        for a in kept:
+            in_list[a.code, a.gravite] += 1
+    order = sorted(
+        occurrences,
+        key=lambda k: (_SEVERITY_ORDER[k[1]], -len(where[k]), -occurrences[k], k[0]),
+    )
+    return [
+        [
+            catalogue.LIBELLES.get(code, code),
+            code,
+            str(gravite),
+            len(where[code, gravite]),
+            occurrences[code, gravite],
+            in_list[code, gravite],
+        ]
+        for code, gravite in order
+    ]
+
+
+def _codes_table(ws, fmt, results, listed: list[list[Anomaly]], top: int) -> None:
+    ws.write(top, 0, "Anomalies par code", fmt.subtitle)
+    placed = write_table(
+        ws, fmt, CODE_COLUMNS, _code_rows(results, listed), top=top + 1, whole_sheet=False
+    )
+    n = sum(len(kept) for kept in listed)
+    write_note(
+        ws,
+        fmt,
+        (placed.total if placed.total is not None else placed.last) + 2,
+        f"Toutes les anomalies des classeurs lus, informations comprises. La feuille "
+        f"Anomalies en liste {n} à traiter : les bloquantes et les avertissements, sauf ceux "
+        "qui redisent une ligne de la feuille Dépenses inéligibles (même ligne, même motif) ; "
+        "les fiches et les copies annotées les donnent toutes.",
+        [c.width for c in CODE_COLUMNS],
+    )
+
+
+# Both charts beside the indicators, on the first printed page, within the columns D to F
+# (a chart reaching into G would print a page of its own): 1.15 × 480 by 0.9 × 288 pixels,
+# 13 rows of 20 pixels each.
+CHART_SCALE = {"x_scale": 1.15, "y_scale": 0.9}
+CHART_WIDTH, CHART_ROWS = 552, 13
+
+
+def _pixels(widths) -> int:
+    return sum(paper.column_pixels(w) for w in widths)
+
+
+def _charts(wb, ws, fmt, totals: Figures, rules: Rules, placed: dict[str, Placed]) -> int:
+    """The two charts and their data; returns the last row they cover."""
     etab = placed["Établissements"]
     ws.write_row(2, 3, ("Catégorie", "Dépenses éligibles (€)"), fmt.header)
     categories = _eligible_categories(rules)
@@ -857,7 +1042,7 @@ def _charts(wb, ws, fmt, totals: Figures, rules: Rules, placed: dict[str, Placed
     chart.set_legend({"none": True})
     chart.set_x_axis({"num_format": '#,##0 "€"'})
     chart.set_y_axis({"reverse": True})
-    ws.insert_chart(last + 2, 3, chart, {"x_scale": 1.3, "y_scale": 1.1})
+    ws.insert_chart(last + 2, 3, chart, CHART_SCALE)
     acad = placed["Académies"]
     if acad.last >= acad.first:
         col = acad.col("Dépenses éligibles (€)")
@@ -873,7 +1058,8 @@ def _charts(wb, ws, fmt, totals: Figures, rules: Rules, placed: dict[str, Placed
         chart2.set_title({"name": "Dépenses éligibles par académie"})
         chart2.set_legend({"none": True})
         chart2.set_y_axis({"num_format": '#,##0 "€"'})
-        ws.insert_chart(last + 20, 3, chart2, {"x_scale": 1.3, "y_scale": 1.1})
+        ws.insert_chart(last + 3 + CHART_ROWS, 3, chart2, CHART_SCALE)
+    return last + 3 + 2 * CHART_ROWS
 
 
 # ------------------------------------------------------------------------ entry
@@ -885,18 +1071,19 @@ def write_bilan(target: Path, results: list[Resultat], rules: Rules, run: Run) -
     title = f"Bilan du Plan mentorat au lycée professionnel — campagne {rules.campagne}"
     with output_workbook(target, title, rules.campagne, "bilan") as wb:
         fmt = Formats(wb)
-        rejets, anomalies = _masked_rows(results, rules)
+        listed = [work_list(r) for r in results]
+        rejets, anomalies = _masked_rows(results, listed, rules)
         synthese = wb.add_worksheet("Synthèse")
         placed = {
             "Établissements": _sheet_etablissements(wb, fmt, results, rules, run),
-            "Académies": _sheet_academies(wb, fmt, results),
-            "Filières": _sheet_filieres(wb, fmt, totals),
-            "Partenaires": _sheet_partenaires(wb, fmt, results),
-            "Dépenses inéligibles": _sheet_rejets(wb, fmt, rejets),
-            "Anomalies": _sheet_anomalies(wb, fmt, anomalies),
+            "Académies": _sheet_academies(wb, fmt, results, rules.campagne),
+            "Filières": _sheet_filieres(wb, fmt, totals, rules.campagne),
+            "Partenaires": _sheet_partenaires(wb, fmt, results, rules.campagne),
+            "Dépenses inéligibles": _sheet_rejets(wb, fmt, rejets, rules.campagne),
+            "Anomalies": _sheet_anomalies(wb, fmt, anomalies, rules.campagne),
         }
-        _sheet_controles(wb, fmt, results, totals, placed, run)
+        _sheet_controles(wb, fmt, results, totals, placed, run, rules.campagne)
         _sheet_parametres(wb, fmt, rules, run, len(results))
-        _sheet_synthese(wb, synthese, fmt, results, totals, rules, placed)
+        _sheet_synthese(wb, synthese, fmt, results, totals, rules, placed, listed)
         synthese.activate()
     return totals

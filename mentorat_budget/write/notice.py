@@ -34,6 +34,8 @@ def rules_text(rules: Rules) -> list[str]:
         "saisie.",
         "Justificatif : chaque dépense doit être identifiable et contrôlable (facture ou "
         "reçu conservé) ; sans justificatif, elle est inéligible.",
+        "Avoir : ne saisissez pas de montant négatif ; déduisez l'avoir du montant de la "
+        "facture qu'il corrige (montant net payé) et conservez-le avec la facture.",
         "Versements aux partenaires : seulement avec une convention signée, dans ses dates, "
         "après vérification du service fait, et dans la limite du montant conventionné ; "
         "saisissez le code du partenaire dans la colonne « Payé à ».",

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from .xlsx import Formats, print_setup
+from .paper import LINE, text_lines
+from .xlsx import LINE_HEIGHT, Formats, print_setup, row_height
 
 MONEY, INT, PCT, DATE, TEXT, NUMBER = "money", "int", "pct", "date", "text", "number"
+WRAP = "wrap"  # text wrapped within the column's width, the row as tall as it needs
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,9 @@ class Col:
     width: int = 14
     # Total row: "sum" (of the rows kept), "rate:NUM/DEN" (two other headers), or "".
     total: str = ""
+    # Text wrapped within the width, its row's height measured in Calibri's widths (the
+    # bilan's tables; the WRAP kind counts characters instead).
+    wrap: bool = False
 
 
 @dataclass
@@ -49,7 +54,7 @@ def quote(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
 
-def _cell_format(kind: str, fmt: Formats, bold: bool = False):
+def _cell_format(kind: str, fmt: Formats, bold: bool = False, wrap: bool = False):
     if bold:
         return {
             MONEY: fmt.euro_bold,
@@ -61,9 +66,10 @@ def _cell_format(kind: str, fmt: Formats, bold: bool = False):
         MONEY: fmt.euro,
         PCT: fmt.percent,
         DATE: fmt.date,
+        WRAP: fmt.wrap,
         INT: fmt.integer,
         NUMBER: fmt.number,
-    }.get(kind, fmt.text)
+    }.get(kind, fmt.wrap if wrap else fmt.text)
 
 
 def as_date(value):
@@ -95,31 +101,60 @@ def write_table(
     top: int = 0,
     total_label: str = "Total",
     filter_on: tuple[str, str] | None = None,
+    whole_sheet: bool = True,
 ) -> Placed:
     """Header at `top`, rows below, then a total row if any column has a total.
 
     With `filter_on` (a header and a value), the totals count only the rows whose column
     differs from the value (e.g. Statut <> Doublon): the SUMIFS formula and its cached
-    value select the same rows.
+    value select the same rows. A table that is the sheet (`whole_sheet`) also sets the
+    column widths, freezes its header, gets a filter and a print setup; one among other
+    content (the Synthèse) leaves the sheet as it is.
     """
     ws.write_row(top, 0, [c.header for c in columns], fmt.header)
-    ws.set_row(top, 45)
-    formats = [_cell_format(c.kind, fmt) for c in columns]
+    ws.set_row(top, max(45, LINE * max(text_lines(c.header, c.width, True) for c in columns)))
+    formats = [_cell_format(c.kind, fmt, wrap=c.wrap) for c in columns]
     for r, row in enumerate(rows, start=top + 1):
         for c, (column, value) in enumerate(zip(columns, row, strict=True)):
             write_value(ws, r, c, column.kind, value, formats[c])
-    for c, column in enumerate(columns):
-        ws.set_column(c, c, column.width)
+    _fit_wrapped_rows(ws, columns, rows, top + 1)
     first, last = top + 1, top + len(rows)
-    ws.freeze_panes(top + 1, 0)
-    ws.autofilter(top, 0, max(last, top), len(columns) - 1)
-    print_setup(ws, (top, top), wide=len(columns) > 14)
+    if whole_sheet:
+        for c, column in enumerate(columns):
+            ws.set_column(c, c, column.width)
+        ws.freeze_panes(top + 1, 0)
+        ws.autofilter(top, 0, max(last, top), len(columns) - 1)
+        print_setup(ws, (top, top), wide=len(columns) > 14)
     placed = Placed(first, last, None, columns)
     if not any(c.total for c in columns):
         return placed
     placed.total = last + 1
     _write_totals(ws, fmt, placed, rows, total_label, filter_on)
     return placed
+
+
+def _fit_wrapped_rows(ws: Worksheet, columns: Sequence[Col], rows, first: int) -> None:
+    """Neither Excel nor LibreOffice fits a row to its wrapped text on opening a file."""
+    counted = [(c, column.width) for c, column in enumerate(columns) if column.kind == WRAP]
+    measured = [(c, column.width) for c, column in enumerate(columns) if column.wrap]
+    if not counted and not measured:
+        return
+    for r, row in enumerate(rows, start=first):
+        height = row_height((row[c], width) for c, width in counted) if counted else 0
+        lines = max((text_lines(row[c], w) for c, w in measured if row[c] is not None), default=1)
+        height = max(height, LINE * lines)
+        if height > LINE_HEIGHT:
+            ws.set_row(r, height)
+
+
+def write_note(ws: Worksheet, fmt: Formats, row: int, text: str, widths: Sequence[float]) -> None:
+    """A note under a table, wrapped across the width of these columns (merged: a wrapped
+    cell never spills into its neighbours), its row as high as its lines."""
+    if len(widths) > 1:
+        ws.merge_range(row, 0, row, len(widths) - 1, text, fmt.note)
+    else:
+        ws.write_string(row, 0, text, fmt.note)
+    ws.set_row(row, LINE * text_lines(text, sum(widths) + 1.5 * (len(widths) - 1)))
 
 
 def _write_totals(ws, fmt, placed: Placed, rows, label, filter_on) -> None:
@@ -165,9 +200,9 @@ ANOMALY_COLUMNS = [
     Col("Feuille", TEXT, 18),
     Col("Cellule", TEXT, 8),
     Col("Gravité", TEXT, 13),
-    Col("Code", TEXT, 22),
-    Col("Message", TEXT, 100),
-    Col("Valeur lue", TEXT, 20),
+    Col("Code", TEXT, 26),
+    Col("Message", WRAP, 70),
+    Col("Valeur lue", WRAP, 20),
 ]
 
 

@@ -94,8 +94,9 @@ def validation(column: Column) -> dict:
             "source": f"={codes_name('partenaires')}",
             "error_type": "information",
             "error_title": "Fournisseur",
-            "error_message": "Ce n'est pas un code partenaire : la ligne sera traitée "
-            "comme une dépense directe.",
+            "error_message": "Ce n'est pas un code partenaire : si c'est la raison sociale "
+            "ou le SIRET d'un partenaire, la ligne est un versement à ce partenaire ; sinon, "
+            "une dépense directe.",
         }
     elif kind in (Kind.MONEY, Kind.NUMBER):
         strict = column.minimum == "gt0"

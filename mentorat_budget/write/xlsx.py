@@ -159,3 +159,29 @@ def output_workbook(target: Path, title: str, campagne: int, document: str):
         Document=document,
         Campagne=str(campagne),
     )
+
+
+# ------------------------------------------------------------------ wrapped text
+#
+# Neither Excel nor LibreOffice fits a row to its wrapped text when it opens a file (a
+# file written by XlsxWriter or openpyxl has no row heights): text wrapped in a cell
+# prints cut unless the row height is written. A column of width w (in widths of « 0 »)
+# holds about 1.2 w characters of French text in Calibri or Carlito 11 (measured on
+# LibreOffice's PDF); lines are counted by a greedy word wrap at 1.1 w, which errs
+# towards one line too many, never one too few.
+LINE_HEIGHT = 15.0  # points, Calibri 11
+
+
+def wrapped_lines(text: object, width: float) -> int:
+    """Lines that `text` takes in a wrapped cell `width` characters wide."""
+    import textwrap
+
+    if text is None or text == "":
+        return 1
+    per_line = max(1, int(width * 1.1))
+    return sum(max(1, len(textwrap.wrap(part, per_line))) for part in str(text).split("\n"))
+
+
+def row_height(cells, line: float = LINE_HEIGHT) -> float:
+    """Points for a row whose wrapped cells, given as (text, width) pairs, show whole."""
+    return line * max((wrapped_lines(text, width) for text, width in cells), default=1)

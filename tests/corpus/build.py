@@ -830,8 +830,8 @@ def cases() -> list[Case]:
              lus=150_000 + 1_280 + len(spaces) * 123_456)  # fmt: skip
 
     absurd = [
-        (-5_000, "VAL-POSITIF"),  # -50,00 € typed as a number
-        ("-12,50 €", "VAL-POSITIF"),
+        (-5_000, "VAL-AVOIR"),  # -50,00 € typed as a number: a credit note
+        ("-12,50 €", "VAL-AVOIR"),
         (1e15, "VAL-MONTANT"),  # a million billion euros
         (1e308, "VAL-MONTANT"),
         ("9,99E+307", "VAL-MONTANT"),
