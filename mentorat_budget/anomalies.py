@@ -65,8 +65,8 @@ CATALOGUE: dict[str, tuple[Gravite, str]] = {
     # Sheets and columns.
     "FEU-ANOMALIES": (
         B,
-        "{nombre} autres anomalies {code} sur la feuille « {feuille} » ne sont pas listées "
-        "(les {limite} premières le sont) ; corrigez d'abord celles-ci, puis vérifiez à "
+        "{nombre} autres anomalies {code} sur la feuille « {feuille} » ne sont pas détaillées "
+        "ici (les {limite} premières le sont) ; corrigez d'abord celles-ci, puis vérifiez à "
         "nouveau le classeur",
     ),
     "FEU-ILLISIBLE": (

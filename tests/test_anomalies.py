@@ -421,8 +421,8 @@ def test_feu_anomalies_the_first_fifty_of_one_code_then_how_many_more(fill, tmp_
     assert (more.lieu, more.gravite) == ("Budget prévisionnel", A)
     assert more.message == (
         "1\u202f950 autres anomalies COL-DOUBLON sur la feuille « Budget prévisionnel » ne "
-        "sont pas listées (les 50 premières le sont) ; corrigez d'abord celles-ci, puis "
-        "vérifiez à nouveau le classeur"
+        "sont pas détaillées ici (les 50 premières le sont) ; corrigez d'abord celles-ci, "
+        "puis vérifiez à nouveau le classeur"
     )
     assert statut(classeur) == VALIDE  # warnings only, as the 2 000 would have been
 
