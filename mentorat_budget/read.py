@@ -700,11 +700,10 @@ def _read(
                 raise
             anomalies.add("FIC-CORROMPU", name, detail=_reason(e))
             return None
-        if len(rows) > MAX_ROWS:  # .ods and .xls are bounded here, after the size checks
-            limite = limits()
-            anomalies.add(
-                "FIC-LIGNES", name, "", detail=f"{thousands(len(rows))} lignes", limite=limite
-            )
+        width = max(map(len, rows), default=0)  # .xls: measured here, once parsed
+        if len(rows) > MAX_ROWS or len(rows) * width > MAX_CELLS:
+            detail = f"{_count(len(rows), 'ligne')} × {_count(width, 'colonne')}"
+            anomalies.add("FIC-LIGNES", name, "", detail=detail, limite=limits())
             rows = []
         raw.sheets[key] = RawSheet(name, rows, merged, checked.special.get(name, {}))
     return raw

@@ -148,6 +148,19 @@ def test_ods_repeats_as_libreoffice_writes_them_are_read(tmp_path):
     assert {len(r) for r in raw.sheets["depenses"].rows} == {1}
 
 
+def test_a_grid_too_large_once_parsed_is_refused_by_name(tmp_path, monkeypatch):
+    """What the checks before parsing do not measure (an .xls, an .ods's cells written one
+    by one) is measured once parsed, against the same limits."""
+    monkeypatch.setattr(read, "MAX_CELLS", 40)
+    rows = 3 * f"<table:table-row>{20 * VALUE}</table:table-row>"
+    anomalies = Anomalies("classeur.ods")
+    raw = read.read_workbook(ods(tmp_path, rows), anomalies)
+    assert raw.sheets["depenses"].rows == []
+    ((code, feuille, message),) = [(a.code, a.feuille, a.message) for a in anomalies]
+    assert (code, feuille) == ("FIC-LIGNES", "Dépenses")
+    assert "feuille trop grande (3 lignes × 20 colonnes)" in message
+
+
 def test_shared_strings_declared_beyond_what_the_part_holds_refuse_the_file(tmp_path):
     def change(name: str, data: bytes) -> bytes:
         if name != "xl/sharedStrings.xml":
