@@ -108,6 +108,8 @@ def _serve(tasks: Connection, results: Connection, limits: Limits, stderr: str, 
     fd = os.open(stderr, os.O_WRONLY | os.O_TRUNC)
     os.dup2(fd, 2)
     os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(stderr)  # the parent reads it through its own descriptor
     faulthandler.disable()  # (pytest, PYTHONFAULTHANDLER) it writes to another descriptor
     hooks = _test_hooks()
     if setup is not None:
@@ -189,8 +191,9 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     tasks: Connection  # parent -> worker
     results: Connection  # worker -> parent
-    fds: tuple[int, int]  # of the two connections, in _PARENT_FDS while open
-    stderr: str  # the file its fd 2 writes to
+    fds: tuple[int, ...]  # the parent's descriptors, in _PARENT_FDS while open
+    stderr: str  # the file its fd 2 writes to: removed once the worker has opened it
+    printed: int  # the parent's descriptor of that file, to read it after a death
     queue: deque = field(default_factory=deque)  # ids sent to it, in the order it runs them
     started: float = 0.0  # when the first task of `queue` began
     ready: bool = False  # started and set up: tasks may be sent
@@ -342,9 +345,8 @@ class Pool:
     def _spawn(self) -> _Worker:
         task_r, task_w = self.context.Pipe(duplex=False)
         result_r, result_w = self.context.Pipe(duplex=False)
-        fd, stderr = tempfile.mkstemp(prefix="mentorat-lecteur-", suffix=".txt")
-        os.close(fd)
-        mine = (task_w.fileno(), result_r.fileno())
+        printed, stderr = tempfile.mkstemp(prefix="mentorat-lecteur-", suffix=".txt")
+        mine = (task_w.fileno(), result_r.fileno(), printed)
         forked = self.context.get_start_method() == "fork"
         process = self.context.Process(
             target=_serve,
@@ -357,7 +359,7 @@ class Pool:
         result_w.close()
         _PARENT_FDS.update(mine)
         self._wake()  # the supervisor waits on the new worker too
-        return _Worker(process, task_w, result_r, mine, stderr)
+        return _Worker(process, task_w, result_r, mine, stderr, printed)
 
     def _stop(self, worker: _Worker) -> None:
         if worker.queue or worker.dead:
@@ -370,9 +372,10 @@ class Pool:
                 os.kill(worker.process.pid, signal.SIGKILL)
             worker.process.join()
         worker.results.close()
+        os.close(worker.printed)
         _PARENT_FDS.difference_update(worker.fds)
         with contextlib.suppress(OSError):
-            os.unlink(worker.stderr)
+            os.unlink(worker.stderr)  # (if it died before it was ready)
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
@@ -474,8 +477,7 @@ class Pool:
         """Why a worker died: what it printed (a failed allocation), else its signal."""
         w.process.join(1)
         try:
-            with open(w.stderr, "rb") as f:
-                printed = f.read(1 << 16)
+            printed = os.pread(w.printed, 1 << 16, 0)
         except OSError:
             printed = b""
         code = w.process.exitcode

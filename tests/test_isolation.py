@@ -240,3 +240,64 @@ def all_text(path: Path) -> list:
 
     wb = openpyxl.load_workbook(path, read_only=True)
     return [c for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row]
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return set()
+    return {int(p) for p in text.split()}
+
+
+def test_workers_do_not_outlive_a_killed_command(folder, tmp_path):
+    """`bilan` killed (SIGKILL) while a worker hangs: the idle worker ends at once (its
+    pipe closes), the hung one by its own alarm a little after the limit; no file is left."""
+    import signal as signals
+
+    env = {
+        **os.environ,
+        isolation.TEST_HOOK_ENV: "dort:dort.xlsx",
+        isolation.SECONDS_ENV: "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mentorat_budget", "bilan", str(folder), "-o",
+         str(tmp_path / "b.xlsx"), "--jobs", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        workers = _children(proc.pid)
+        time.sleep(0.05)
+    assert len(workers) == 2
+    proc.send_signal(signals.SIGKILL)
+    proc.wait()
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in workers):
+        time.sleep(0.2)
+    assert not [p for p in workers if Path(f"/proc/{p}").exists()]
+
+
+ORPHAN = """
+import os, sys
+from mentorat_budget.isolation import Limits, Pool
+from tests.test_isolation import sleep
+pool = Pool(1, limits=Limits(seconds=1))
+pool._submit([(sleep, (0,))])
+while not pool._workers[0] or not pool._workers[0].queue:
+    pass
+print(pool._workers[0].process.pid, flush=True)
+os._exit(0)  # as if killed: no cleanup, the worker is left hanging in its task
+"""
+
+
+def test_a_hung_worker_left_by_its_parent_is_killed_by_its_own_alarm():
+    done = subprocess.run(
+        [sys.executable, "-c", ORPHAN], capture_output=True, text=True, timeout=60,
+        cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    worker = int(done.stdout)
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{worker}").exists()
