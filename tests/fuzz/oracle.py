@@ -250,6 +250,8 @@ def _short(path: str) -> str:
     parts = path.replace("\\", "/").split("/")
     if "mentorat_budget" in parts:
         return "/".join(parts[parts.index("mentorat_budget") + 1 :])
+    if "library" in parts:  # the Rust standard library: library/alloc/src/raw_vec.rs
+        return "/".join(parts[parts.index("library") + 1 :][:1] + parts[-1:])
     crate = next((p for p in reversed(parts[:-1]) if re.search(r"-\d+\.\d+", p)), "")
     return f"{re.sub(r'-[0-9.]+$', '', crate)}/{parts[-1]}" if crate else parts[-1]
 
@@ -290,7 +292,7 @@ def headline(text: str) -> str:
 def normalise(text: str, size: int = 70) -> str:
     text = re.sub(r"/[\w./+-]+", "CHEMIN", text)
     text = re.sub(r"\d+", "N", text)
-    return " ".join(text.split())[:size]
+    return " ".join(text.split())[:size].rstrip()
 
 
 def english(text: str) -> str:
@@ -320,7 +322,10 @@ def classify(o: Outcome, expect_exit: tuple[int, ...] = (0, 1)) -> Verdict:
         kind, message = _exception(both)
         site = panic_site(both)
         family = "oom" if kind == "MemoryError" else "traceback"
-        key = f"{family}:{kind}@{project_frame(both)}" + (f"[{site}]" if site else "")
+        # the panic site tells panics apart; a PicklingError (the batch could not send a
+        # worker's panic back) is one class whatever the panic
+        at = f"[{site}]" if site and kind == "PanicException" else ""
+        key = f"{family}:{kind}@{project_frame(both)}{at}"
         return Verdict(family, key, f"{kind}: {message[:200]}")
     if o.returncode == 2:
         return Verdict("exit2", f"exit2:{normalise(err, 60)}", err[-300:])
@@ -353,13 +358,14 @@ def classify(o: Outcome, expect_exit: tuple[int, ...] = (0, 1)) -> Verdict:
             return Verdict("english", f"english-message:{a['code']}:{word}", a["message"][:300])
     if len(o.stdout) > FLOOD_BYTES:
         return Verdict("flood", "flood:json-size", f"{len(o.stdout) / 2**20:.1f} Mo de JSON")
+    # one class for every code: the cap of SPEC §5.3 is one fix
     per_code: dict[tuple[str, str], int] = {}
     for a in anomalies:
         per_code[a["code"], a["feuille"]] = per_code.get((a["code"], a["feuille"]), 0) + 1
     worst = max(per_code.items(), key=lambda kv: kv[1], default=(("", ""), 0))
     if worst[1] > FLOOD_PER_CODE:
         (code, sheet), n = worst
-        return Verdict("flood", f"flood:{code}", f"{n} anomalies {code} sur « {sheet} »")
+        return Verdict("flood", "flood:repeated-code", f"{n} anomalies {code} sur « {sheet} »")
     return Verdict("ok", "ok", statut=statut, codes=codes)
 
 
@@ -369,8 +375,10 @@ def _stderr_verdict(err: str) -> Verdict | None:
     text = err.strip()
     if not text:
         return None
-    word = english(text)
-    if word:
-        first = next((line for line in text.splitlines() if english(line)), text)
-        return Verdict("english", f"english:{normalise(first, 60)}", text[-300:])
+    if "panicked at" in text or "memory allocation of" in text:  # a child's last words
+        what = "rust-panic" if "panicked at" in text else "allocation-failure"
+        return Verdict("english", f"english:{what}", headline(text))
+    if english(text):
+        first = next(line for line in text.splitlines() if english(line))
+        return Verdict("english", f"english:{normalise(first, 60)}", first[:300])
     return None

@@ -108,6 +108,26 @@ def _lines(table: bytes, rng: random.Random) -> bytes | None:
     )
 
 
+def _number_as_text(table: bytes, rng: random.Random) -> bytes | None:
+    """A cell holding a number or a date (an amount, a date, a count) replaced by odd
+    text, sometimes over thousands of paragraphs (newlines once read)."""
+    typed = re.compile(rb'<table:table-cell[^>]*office:value-type="(?:float|currency|date)"')
+    cells = [s for s in xml.elements(table, CELL) if typed.match(table, s[0])]
+    if not cells:
+        return None
+    start, end = rng.choice(cells)
+    if rng.random() < 0.5:
+        sep = rng.choice([b"<text:p/>", b"<text:line-break/>", b"<text:s/>", b"<text:tab/>"])
+        n = rng.choice([1000, 10_000, 40_000])
+        body = b"<text:p>1</text:p>" + sep * n + b"<text:p>2</text:p>"
+        if sep != b"<text:p/>":
+            body = b"<text:p>1" + sep * n + b"2</text:p>"
+    else:
+        body = b"<text:p>" + xml.quote(values.pathological_text(rng)) + b"</text:p>"
+    new = b'<table:table-cell office:value-type="string">' + body + b"</table:table-cell>"
+    return xml.splice(table, start, end, new)
+
+
 def _nested_table(table: bytes, rng: random.Random) -> bytes | None:
     cells = xml.elements(table, CELL)
     if not cells:
@@ -165,6 +185,7 @@ TABLE_CHANGES = {
     ),
     "text": lambda t, rng: xml.set_text(t, rng, P, values.text_value(rng)),
     "lines": _lines,
+    "number-as-text": _number_as_text,
     "spans": lambda t, rng: _repeat(
         t,
         rng,
@@ -186,7 +207,7 @@ TABLE_CHANGES = {
     "generic-in-table": lambda t, rng: xml.generic(t, rng, [ROW, CELL, P]),
 }
 TABLE_WEIGHTS = {"rows-repeated": 3, "columns-repeated": 3, "text-s": 2, "date-value": 2,
-                 "value": 2, "text": 2, "lines": 2}  # fmt: skip
+                 "value": 2, "text": 2, "lines": 2, "number-as-text": 3}  # fmt: skip
 
 
 def _on_table(change):

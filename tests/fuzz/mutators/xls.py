@@ -438,9 +438,8 @@ def directory(data: bytes, rng: random.Random) -> bytes | None:
         return None
     what = rng.choice(["size", "size", "start", "name", "type", "tree"])
     if what == "size":
-        return _set(
-            data, e.offset + 120, "<I", rng.choice([0, 1, 4095, 0xFFFFFFFF, e.size * 2, e.size - 1])
-        )
+        size = rng.choice([0, 1, 4095, 0xFFFFFFFF, e.size * 2, e.size - 1])
+        return _set(data, e.offset + 120, "<I", size & 0xFFFFFFFF)
     if what == "start":
         return _set(data, e.offset + 116, "<I", rng.choice([0, 0xFFFFFFFE, 0xFFFFFFFF, 1 << 24]))
     if what == "name":

@@ -136,6 +136,24 @@ def _inline(sheet: bytes, rng: random.Random) -> bytes | None:
     return xml.splice(sheet, m.start(), m.end(), new)
 
 
+def _number_as_text(sheet: bytes, rng: random.Random) -> bytes | None:
+    """A cell that holds a number (an amount, a date, a count) replaced by odd text: that
+    text goes through the number and date parsers."""
+    cells = list(
+        re.finditer(rb'<c r="([A-Z]+\d+)"(?: s="\d+")?(?: t="n")?><v>[^<]*</v></c>', sheet)
+    )
+    if not cells:
+        return None
+    m = rng.choice(cells)
+    text = xml.quote(
+        values.pathological_text(rng) if rng.random() < 0.7 else values.text_value(rng)
+    )
+    new = (
+        b'<c r="' + m[1] + b'" t="inlineStr"><is><t xml:space="preserve">' + text + b"</t></is></c>"
+    )
+    return xml.splice(sheet, m.start(), m.end(), new)
+
+
 def _formula(sheet: bytes, rng: random.Random) -> bytes | None:
     cells = list(re.finditer(rb'<c r="([A-Z]+\d+)"[^>]*?(?:/>|>.*?</c>)', sheet, re.S))
     if not cells:
@@ -215,6 +233,7 @@ SHEET_CHANGES = {
         x, rng, b"c", b"s", [*values.COUNTS, *(str(s) for s in date_styles(data))]
     ),
     "inline-text": lambda x, rng, _: _inline(x, rng),
+    "number-as-text": lambda x, rng, _: _number_as_text(x, rng),
     "formula": lambda x, rng, _: _formula(x, rng),
     "merge": lambda x, rng, _: _merge(x, rng),
     "cols": lambda x, rng, _: _set_in(x, rng, b"col", rng.choice([b"min", b"max"]), values.COUNTS),
@@ -223,7 +242,7 @@ SHEET_CHANGES = {
     "append-rows": lambda x, rng, _: _append_rows(x, rng),
     "generic": lambda x, rng, _: xml.generic(x, rng, [b"c", b"row", b"v", b"sheetData"]),
 }
-SHEET_WEIGHTS = {"date-value": 2, "inline-text": 2, "value": 2}
+SHEET_WEIGHTS = {"date-value": 2, "inline-text": 2, "value": 2, "number-as-text": 3}
 
 
 def _on_sheet(change):
