@@ -36,6 +36,7 @@ GiB = 1024**3
 ROOT = Path(__file__).resolve().parents[2]
 # A child at its time limit gets SIGUSR2 (faulthandler prints its stacks), then SIGKILL.
 DUMP_GRACE = 0.5
+READ_SECONDS = 4  # MENTORAT_LECTURE_SECONDES given to the commands (see _environment)
 
 
 @dataclass
@@ -58,6 +59,9 @@ class Outcome:
 def _environment() -> dict[str, str]:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONFAULTHANDLER": "1"}
     env.pop("RUST_BACKTRACE", None)  # as a user runs it: a panic prints one line
+    # The product's own time limit per file (isolation, contain's branch), below ours: a
+    # file that hangs must be reported FIC-RESSOURCES by the command, not killed by us.
+    env.setdefault("MENTORAT_LECTURE_SECONDES", str(READ_SECONDS))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
