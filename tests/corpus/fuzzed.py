@@ -1,0 +1,207 @@
+"""Reproducers of the failure classes found by the fuzzer (tests/fuzz, docs/fuzzing.md).
+
+Each is made here by a deterministic construction of what the fuzzer's smallest mutant
+did (not a copy of the mutant), from the valid establishment of tests/conftest.py, so
+that it stays readable and keeps reproducing when the fuzzer changes. The classes of the
+issue that `contain` already reproduces in build.py (ods repeats, text:s, sharedStrings
+uniqueCount, a date of -1E+300 in an .xlsx, the CODEPAGE panic, an .xls cell at row and
+column 65 536, the 40 000 newlines, a header repeated 16 000 times) are not repeated.
+
+`cases(add, readable, uai)` declares them with the callbacks of build.cases().
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from tests.fuzz.mutators import cfb, xls
+
+from .build import (
+    A_CORRIGER,
+    BASE_LUS,
+    ILLISIBLE,
+    Expect,
+    Maker,
+    Workshop,
+    convert,
+    fill_for,
+    plain_sheets,
+    rewrite_zip,
+    save_ods,
+    transformed,
+)
+
+# ------------------------------------------------------------- .xls, record by record
+
+
+def xls_edit(fill, change: Callable[[list[xls.Record]], object]) -> Maker:
+    """The fill saved as .xls by LibreOffice, its BIFF records changed by `change` (in
+    place, or returning new ones); the Workbook stream written back in place, or in a new
+    compound file if its length changed (the sheets' offsets follow)."""
+
+    def make(path: Path, shop: Workshop) -> None:
+        convert(shop, shop.template(fill), "xls", path)
+        data = path.read_bytes()
+        container = cfb.parse(data)
+        entry = container.entry("Workbook")
+        stream = container.stream(entry)
+        records = xls.records(stream)
+        new = xls.serialise(change(records) or records)
+        if len(new) == len(stream):
+            path.write_bytes(container.write_in_place(entry, new))
+        else:
+            path.write_bytes(cfb.build("Workbook", new))
+
+    return make
+
+
+def xls_cut(fill, cut: Callable[[bytes], bytes]) -> Maker:
+    """The fill saved as .xls by LibreOffice, then cut (a transfer that stopped)."""
+
+    def make(path: Path, shop: Workshop) -> None:
+        convert(shop, shop.template(fill), "xls", path)
+        path.write_bytes(cut(path.read_bytes()))
+
+    return make
+
+
+def sheet_records(records: list[xls.Record], name: str) -> list[xls.Record]:
+    """The records of one sheet's substream, from its BOF to its EOF."""
+    offsets = {}
+    for r in records:
+        if r.type == xls.BOUNDSHEET:
+            length, wide = r.data[6], r.data[7]
+            raw = r.data[8 : 8 + (2 * length if wide & 1 else length)]
+            offsets[raw.decode("utf-16-le" if wide & 1 else "latin-1")] = struct.unpack(
+                "<I", r.data[:4]
+            )[0]
+    start = next(i for i, r in enumerate(records) if r.offset == offsets[name])
+    end = next(i for i in range(start, len(records)) if records[i].type == xls.EOF)
+    return records[start : end + 1]
+
+
+def first(records: list[xls.Record], kind: int, nth: int = 0) -> xls.Record:
+    return [r for r in records if r.type == kind][nth]
+
+
+def biff5(records: list[xls.Record]) -> None:
+    """The workbook's BOF announces BIFF5 (0x0500) where the records are BIFF8."""
+    bof = records[0]
+    bof.data = struct.pack("<H", 0x0500) + bof.data[2:]
+
+
+def sheet_beyond_stream(records: list[xls.Record]) -> None:
+    """The BOUNDSHEET of Dépenses places the sheet at offset 0xFFFFFFFF."""
+    for r in records:
+        if r.type == xls.BOUNDSHEET and b"penses" in r.data:
+            r.data = struct.pack("<I", 0xFFFFFFFF) + r.data[4:]
+            r.offset = -1  # (serialise would move it back to the sheet)
+
+
+def row_too_long(records: list[xls.Record]) -> None:
+    """The first ROW record (of the first sheet) declares one byte more than it holds."""
+    row = first(records, xls.ROW)
+    row.lie = len(row.data) + 1
+
+
+def column_lie_then_shared_strings(records: list[xls.Record]) -> list[xls.Record]:
+    """The third COLINFO of Élèves declares 65 535 bytes; the stream, read again record by
+    record from there on the wrong foot (as a naive tool would), is written back with the
+    SST announcing one unique string (of 339): the reader runs off the end of a record."""
+    first(sheet_records(records, "Élèves"), 0x007D, 2).lie = 0xFFFF
+    records = xls.records(xls.serialise(records))
+    sst = first(records, xls.SST)
+    sst.data = sst.data[:4] + struct.pack("<I", 1) + sst.data[8:]
+    return records
+
+
+def huge_date(records: list[xls.Record]) -> None:
+    """Dépenses!B3 (a date, RK) holding -1E+300: the date conversion panics."""
+    for r in sheet_records(records, "Dépenses"):
+        if r.type in (xls.RK, xls.NUMBER) and struct.unpack("<HH", r.data[:4]) == (2, 1):
+            if r.type == xls.RK:
+                r.data = r.data[:6] + struct.pack("<I", xls._rk(-1e300))
+            else:
+                r.data = r.data[:6] + struct.pack("<d", -1e300)
+            return
+    raise AssertionError("pas de date en Dépenses!B3")
+
+
+# ------------------------------------------------------------------- .xlsx and .ods
+
+
+def unique_count_overflow(data: bytes) -> bytes:
+    """sharedStrings.xml declaring 2⁶³ − 1 strings: the reservation overflows (a panic,
+    not an abort as with 99 999 999 999)."""
+
+    def claim(zout: zipfile.ZipFile, info: zipfile.ZipInfo, original: bytes) -> None:
+        zout.writestr(info, re.sub(rb'uniqueCount="\d+"', b'uniqueCount="9223372036854775807"',
+                                   original))  # fmt: skip
+
+    return rewrite_zip(data, {"xl/sharedStrings.xml": claim})
+
+
+REPEATED_LINES = 20_000
+
+
+def repeated_line(fill) -> Maker:
+    """An .ods whose Dépenses sheet ends with one line repeated 20 000 times (under the
+    row limit), its amount unreadable: 20 000 VAL-MONTANT and as many duplicate pièces,
+    megabytes of JSON before the cap of SPEC §5.3."""
+    cells = ["R1", "15/10/2024", "Communication", "", "douze euros", "", "Oui"]
+    xml = "".join(
+        f'<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>'
+        if v else "<table:table-cell/>"
+        for v in cells
+    )  # fmt: skip
+    row = f'<table:table-row table:number-rows-repeated="{REPEATED_LINES}">{xml}</table:table-row>'
+
+    def more(name: str) -> Iterator[bytes]:
+        if name == "Dépenses":
+            yield row.encode()
+
+    return lambda path, shop: save_ods(path, plain_sheets(fill), more)
+
+
+# ------------------------------------------------------------------------- cases
+
+
+def cases(add, readable, uai: Iterator[str]) -> None:
+    """The reproducers, declared with build.cases()'s `add` and `readable`."""
+    damaged = [
+        ("biff5", "le BOF du classeur annonce BIFF5 (calamine panique : xls.rs:1449)",
+         xls_edit(fill_for(next(uai)), biff5)),
+        ("feuille-hors-flux", "la feuille Dépenses placée au-delà du flux Workbook "
+         "(calamine panique : xls.rs:606)", xls_edit(fill_for(next(uai)), sheet_beyond_stream)),
+        ("ligne-trop-longue", "le premier enregistrement ROW annonce un octet de trop "
+         "(calamine panique : xls.rs:1504)", xls_edit(fill_for(next(uai)), row_too_long)),
+        ("textes-partages-faux", "une largeur de colonne d'Élèves annonce 65 535 octets, la "
+         "table des textes 1 texte (calamine panique : xls.rs:1553)",
+         xls_edit(fill_for(next(uai)), column_lie_then_shared_strings)),
+        ("date-hors-mesure", "Dépenses!B3, une date, vaut -1E+300 (calamine panique : chrono)",
+         xls_edit(fill_for(next(uai)), huge_date)),
+        ("tronque-567", "fichier .xls coupé à 567 octets (calamine panique : utils.rs:29)",
+         xls_cut(fill_for(next(uai)), lambda d: d[:567])),
+        ("tronque-64-kio", "fichier .xls coupé à 65 536 octets (calamine panique : cfb.rs:305)",
+         xls_cut(fill_for(next(uai)), lambda d: d[:65_536])),
+        ("tronque-fin", "fichier .xls privé de ses 22 derniers octets (calamine panique : "
+         "cfb.rs:349)", xls_cut(fill_for(next(uai)), lambda d: d[:-22])),
+    ]  # fmt: skip
+    for name, what, make in damaged:
+        add(f"fuzz-xls-{name}.xls", f".xls : {what}", ILLISIBLE, make, Expect("FIC-CORROMPU"),
+            soffice=True)  # fmt: skip
+    add("fuzz-textes-partages-debordement.xlsx", "sharedStrings.xml annonce 2⁶³ − 1 textes "
+        "(calamine panique : capacity overflow)", ILLISIBLE,
+        transformed(fill_for(next(uai)), unique_count_overflow),
+        Expect("FIC-CORROMPU", fragment="sharedStrings.xml"))  # fmt: skip
+    fill = fill_for(next(uai))
+    readable("fuzz-ligne-repetee.ods", f".ods : une ligne de dépense répétée "
+             f"{REPEATED_LINES} fois, montant illisible (20 000 anomalies par code)",
+             A_CORRIGER, fill, repeated_line(fill),
+             Expect("VAL-MONTANT", "Dépenses", "E6"),
+             Expect("FEU-ANOMALIES", "Dépenses", fragment="autres anomalies VAL-MONTANT"),
+             lus=BASE_LUS)  # fmt: skip
