@@ -133,7 +133,7 @@ def test_the_oracle_names_the_class_of_each_failure():
         (Outcome([], 0, stdout=_json(), stderr=b"UserWarning: Data Validation extension is "
                  b"not supported and will be removed"),
          "english:UserWarning: Data Validation extension is not supported and"),
-        (Outcome([], 1, stdout=_json("À corriger", [_anomaly()] * 52, 52)), "flood:VAL-LISTE"),
+        (Outcome([], 1, stdout=_json("À corriger", [_anomaly()] * 52, 52)), "flood:repeated-code"),
         (Outcome([], 0, stdout=_json("À corriger", [_anomaly()], 1)), "exit-mismatch:0:À corriger"),
         (Outcome([], 1, stdout=_json("Illisible", [_anomaly(
             "FIC-CORROMPU", "", "erreur interne KeyError : 'x'")], 1)), "internal-error:KeyError"),
@@ -141,6 +141,7 @@ def test_the_oracle_names_the_class_of_each_failure():
          "english-message:VAL-LISTE:the"),
     ]  # fmt: skip
     assert [classify(o).key for o, _ in cases] == [key for _, key in cases]
+    assert classify(cases[6][0]).detail == "52 anomalies VAL-LISTE sur « Rencontres »"
     # contained: the file is Illisible with FIC-RESSOURCES, 50 repeats then one summary
     contained = _json("Illisible", [_anomaly("FIC-RESSOURCES", "", "mémoire épuisée")], 1)
     verdict = classify(Outcome([], 1, stdout=contained))
