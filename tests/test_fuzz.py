@@ -18,7 +18,7 @@ import os
 import pytest
 import python_calamine
 
-from .fuzz import oracle
+from .fuzz import bilans, oracle
 from .fuzz.campaign import Campaign, Config, format_report, owner
 from .fuzz.mutators import FAMILIES, Mutator, cfb, xls
 from .fuzz.oracle import Outcome, classify
@@ -169,6 +169,41 @@ def test_the_fork_server_runs_the_cli_under_the_limits(seeds, tmp_path):
         assert again.stdout == by_fork.stdout
     finally:
         runner.close()
+
+
+# ------------------------------------------------- a bilan of every reproducer
+
+
+def test_a_bilan_of_every_reproducer_has_one_row_per_file_the_same_twice(tmp_path):
+    """Issue 12 §3, done when: `bilan` over a folder of every reproducer of the fuzzer's
+    classes (tests/corpus/fuzzed.py) and a valid workbook writes its bilan, one row per
+    file with the status `verifier` gives it, under 1 GiB per process (RLIMIT_AS, and
+    the peak resident memory measured), and `--jobs 1` and `--jobs 2` write the same
+    bytes."""
+    from .corpus import fuzzed
+    from .corpus.build import Workshop, cases, soffice_command
+
+    names = {n for files in fuzzed.REPRODUCERS.values() for n in files} | {fuzzed.WITNESS}
+    by_name = {c.name: c for c in cases()}
+    assert sorted(names - set(by_name)) == []  # (contain's cases: after its merge)
+    folder = tmp_path / "reproducteurs"
+    folder.mkdir()
+    shop = Workshop(tmp_path / "atelier", soffice_command(tmp_path / "lo-profile"))
+    shop.work.mkdir()
+    for name in sorted(names):
+        by_name[name].make(folder / name, shop)
+    expected = {n: by_name[n].bilan_statut or by_name[n].statut for n in names}
+    assert expected[fuzzed.WITNESS] == "Valide"
+    written = {}
+    for jobs in (1, 2):
+        target = tmp_path / f"bilan-{jobs}.xlsx"
+        args = ["bilan", str(folder), "-o", str(target), "--jobs", str(jobs)]
+        run = oracle.run_exec(args, tmp_path / "logs", timeout=300, memory=oracle.GiB)
+        assert classify(run, expect_exit=(0,)).ok, run.stderr.decode()[-3000:]
+        assert run.maxrss < oracle.GiB
+        assert bilans.statuses(target) == expected
+        written[jobs] = target.read_bytes()
+    assert written[1] == written[2]
 
 
 # ---------------------------------------------------------------- the CI campaign
