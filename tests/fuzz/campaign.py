@@ -32,9 +32,13 @@ UNCONTAINED = {"timeout", "signal", "traceback", "oom", "exit2", "exit", "bad-js
 # Who fixes a class (issue 12): isolation, the anomaly cap, or the readers.
 OWNERS = [
     (r"^(timeout|signal|traceback|oom)", "contain: isolation (FIC-RESSOURCES)"),
-    (r"^bilan:(timeout|signal|traceback|oom|exit)", "contain: isolation in the batch"),
+    (
+        r"^bilan:(timeout|signal|traceback|oom|exit|english:(rust-panic|allocation))",
+        "contain: isolation in the batch",
+    ),
     (r"^flood", "contain: cap of repeated anomalies (SPEC §5.3)"),
     (r"^bilan:", "batch"),
+    (r"^english:(rust-panic|allocation)", "contain: isolation (a child's stderr)"),
     (r"^(english|exit2|internal-error)", "readers (contain or lead)"),
     (r"^silent|^bilan-status", "readers / validate (issue 12 §1)"),
 ]
