@@ -143,6 +143,7 @@ class Campaign:
         self.report = Report({k: str(v) for k, v in asdict(config).items()})
         self.report.seeds = [s.name for s in self.seeds]
         self.kept: dict[str, bytes] = {}  # accepted inputs kept (slowest, largest)
+        self.seed_verdicts: dict[str, Verdict] = {}
 
     # ----------------------------------------------------------------- one mutant
 
@@ -153,6 +154,8 @@ class Campaign:
 
     def _record(self, mutant: Mutant, outcome: Outcome) -> Verdict:
         verdict = classify(outcome)
+        if verdict.ok and mutant.expect:
+            verdict = self._meaning(mutant, verdict)
         stats = self.report.by_family.setdefault(mutant.family, Counter())
         stats["mutants"] += 1
         if verdict.ok:
@@ -240,10 +243,31 @@ class Campaign:
         print(f"[fuzz] {time.monotonic() - start:6.0f} s  {index} mutants  "
               f"{len(self.report.classes)} classes", file=sys.stderr, flush=True)  # fmt: skip
 
+    def _meaning(self, mutant: Mutant, verdict: Verdict) -> Verdict:
+        """A "meaning" mutant: does verifier say what the mutation means?"""
+        what, *detail = mutant.expect
+        op = mutant.ops[0][0]
+        seed = self.seed_verdicts[mutant.seed.name]
+        if what == "not-valide" and verdict.statut == "Valide":
+            wrong = f"« Valide » {detail[0]}"
+        elif what == "anomaly-at" and tuple(detail) not in verdict.cells:
+            wrong = f"aucune anomalie en {detail[0]}!{detail[1]} (« 12,5,0 »), {verdict.statut}"
+        elif what == "same-as-seed" and (
+            verdict.statut != seed.statut or Counter(verdict.codes) != Counter(seed.codes)
+        ):
+            more = sorted((Counter(verdict.codes) - Counter(seed.codes)).elements())
+            less = sorted((Counter(seed.codes) - Counter(verdict.codes)).elements())
+            wrong = (f"{detail[0]} : {seed.statut} → {verdict.statut}, en plus {more[:6]}, "
+                     f"en moins {less[:6]}")  # fmt: skip
+        else:
+            return verdict
+        return Verdict("silent", f"silent:{op}", wrong, verdict.statut, verdict.codes)
+
     def _check_seeds(self) -> None:
         """Every seed must be answered properly, or the campaign means nothing."""
         for seed in self.seeds:
             verdict = classify(self.runner.run(["verifier", str(seed.path), "--json"]))
+            self.seed_verdicts[seed.name] = verdict
             self.report.seed_verdicts[seed.name] = verdict.statut or verdict.key
             if not verdict.ok:
                 raise RuntimeError(f"seed {seed.name}: {verdict.key} {verdict.detail}")
@@ -319,7 +343,7 @@ class Campaign:
 
     def _confirm(self) -> None:
         for found in self.report.classes.values():
-            if found.kind in ("bilan", "bilan-status") or not found.path:
+            if found.kind in ("bilan", "bilan-status", "silent") or not found.path:
                 continue
             outcome = self.runner.run(["verifier", found.path, "--json"], mode="exec")
             found.exec_key = classify(outcome).key

@@ -243,6 +243,7 @@ class Verdict:
     detail: str = ""
     statut: str = ""
     codes: list[str] = field(default_factory=list)
+    cells: list[tuple[str, str]] = field(default_factory=list)  # (sheet, cell) of each
 
     @property
     def ok(self) -> bool:
@@ -370,7 +371,8 @@ def classify(o: Outcome, expect_exit: tuple[int, ...] = (0, 1)) -> Verdict:
     if worst[1] > FLOOD_PER_CODE:
         (code, sheet), n = worst
         return Verdict("flood", "flood:repeated-code", f"{n} anomalies {code} sur « {sheet} »")
-    return Verdict("ok", "ok", statut=statut, codes=codes)
+    cells = [(a["feuille"], a["cellule"]) for a in anomalies]
+    return Verdict("ok", "ok", statut=statut, codes=codes, cells=cells)
 
 
 def _stderr_verdict(err: str) -> Verdict | None:

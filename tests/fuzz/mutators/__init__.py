@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 
 from ..seeds import Seed
-from . import ods, raw, xls, xlsx
+from . import meaning, ods, raw, xls, xlsx
 
 # family -> (formats it mutates, {op name: (function(data, rng), weight)})
 FAMILIES: dict[str, tuple[tuple[str, ...], dict]] = {
@@ -22,8 +22,9 @@ FAMILIES: dict[str, tuple[tuple[str, ...], dict]] = {
     "xlsx": (("xlsx",), xlsx.OPS),
     "ods": (("ods",), ods.OPS),
     "xls": (("xls",), xls.OPS),
+    "meaning": (("xlsx",), meaning.OPS),  # one op, and what verifier must then say
 }
-FAMILY_WEIGHTS = {"bytes": 2, "xlsx": 5, "ods": 3, "xls": 3}
+FAMILY_WEIGHTS = {"bytes": 2, "xlsx": 5, "ods": 3, "xls": 3, "meaning": 1}
 OPS_PER_MUTANT = [1, 1, 1, 2, 2, 3]
 
 
@@ -34,6 +35,7 @@ class Mutant:
     family: str
     ops: list[tuple[str, int]] = field(default_factory=list)
     data: bytes = b""
+    expect: tuple | None = None  # family "meaning": what verifier must say (meaning.py)
 
     @property
     def name(self) -> str:
@@ -54,6 +56,7 @@ class Mutator:
         formats = {s.format for s in seeds}
         self.families = [f for f in (families or FAMILIES) if set(FAMILIES[f][0]) & formats]
         self.errors: dict[str, int] = {}
+        self.expectation: tuple | None = None  # of the last "meaning" op applied
 
     def apply(self, family: str, name: str, op_seed: int, data: bytes) -> bytes | None:
         function = FAMILIES[family][1][name][0]
@@ -61,7 +64,10 @@ class Mutator:
         try:
             if family == "bytes":
                 return function(data, rng, list(self.data.values()))
-            return function(data, rng)
+            result = function(data, rng)
+            if isinstance(result, tuple):  # a "meaning" op: (data, expectation)
+                result, self.expectation = result
+            return result
         except Exception as error:  # a mutator bug: counted and reported, never hidden
             key = f"{family}.{name}: {type(error).__name__}"
             self.errors[key] = self.errors.get(key, 0) + 1
@@ -83,7 +89,7 @@ class Mutator:
         names = sorted(ops)
         weights = [ops[n][1] for n in names]
         mutant = Mutant(index, seed, family, data=self.data[seed.name])
-        for _ in range(rng.choice(OPS_PER_MUTANT)):
+        for _ in range(1 if family == "meaning" else rng.choice(OPS_PER_MUTANT)):
             for _attempt in range(8):
                 name = rng.choices(names, weights)[0]
                 op_seed = rng.getrandbits(32)
@@ -91,5 +97,6 @@ class Mutator:
                 if new is not None and new != mutant.data:
                     mutant.data = new
                     mutant.ops.append((name, op_seed))
+                    mutant.expect = self.expectation if family == "meaning" else None
                     break
         return mutant
