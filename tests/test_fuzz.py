@@ -90,6 +90,36 @@ def test_a_date_format_is_found_in_each_format(seeds):
             assert xls.date_xfs(xls.records(container.stream(container.entry("Workbook"))))
 
 
+def test_the_meaning_ops_know_what_verifier_must_answer(seeds, tmp_path):
+    """The "meaning" family's expectations hold on a valid workbook (or the oracle would
+    report false « silent » classes)."""
+    import random
+
+    from .fuzz.mutators import meaning
+
+    seed = next(s for s in seeds if s.name == "valide.xlsx")
+    runner = oracle.Runner(tmp_path)
+    try:
+        base = classify(runner.run(["verifier", str(seed.path), "--json"]))
+        for op in ("drop-sheet", "garble-amount", "sheet-order", "sheet-case"):
+            for n in range(3):
+                data, (what, *detail) = meaning.OPS[op][0](seed.data, random.Random(n))
+                path = tmp_path / f"{op}-{n}.xlsx"
+                path.write_bytes(data)
+                verdict = classify(runner.run(["verifier", str(path), "--json"]))
+                assert verdict.ok, (op, verdict.key)
+                if what == "not-valide":
+                    assert verdict.statut == "À corriger", detail
+                    assert "FEU-MANQUANTE" in verdict.codes
+                elif what == "anomaly-at":
+                    assert tuple(detail) in verdict.cells and "VAL-MONTANT" in verdict.codes
+                else:
+                    assert (verdict.statut, sorted(verdict.codes)) == (
+                        base.statut, sorted(base.codes)), detail  # fmt: skip
+    finally:
+        runner.close()
+
+
 # ---------------------------------------------------------------------- oracle
 
 
