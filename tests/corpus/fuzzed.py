@@ -39,9 +39,9 @@ from .build import (
 
 
 def xls_edit(fill, change: Callable[[list[xls.Record]], object]) -> Maker:
-    """The fill saved as .xls by LibreOffice, its BIFF records changed by `change` (in
-    place, or returning new ones); the Workbook stream written back in place, or in a new
-    compound file if its length changed (the sheets' offsets follow)."""
+    """The fill saved as .xls by LibreOffice, its BIFF records changed in place by
+    `change`; the Workbook stream written back in place, or in a new compound file if
+    its length changed (the sheets' offsets follow)."""
 
     def make(path: Path, shop: Workshop) -> None:
         convert(shop, shop.template(fill), "xls", path)
@@ -50,7 +50,8 @@ def xls_edit(fill, change: Callable[[list[xls.Record]], object]) -> Maker:
         entry = container.entry("Workbook")
         stream = container.stream(entry)
         records = xls.records(stream)
-        new = xls.serialise(change(records) or records)
+        change(records)
+        new = xls.serialise(records)
         if len(new) == len(stream):
             path.write_bytes(container.write_in_place(entry, new))
         else:
@@ -108,15 +109,14 @@ def row_too_long(records: list[xls.Record]) -> None:
     row.lie = len(row.data) + 1
 
 
-def column_lie_then_shared_strings(records: list[xls.Record]) -> list[xls.Record]:
-    """The third COLINFO of Élèves declares 65 535 bytes; the stream, read again record by
-    record from there on the wrong foot (as a naive tool would), is written back with the
-    SST announcing one unique string (of 339): the reader runs off the end of a record."""
-    first(sheet_records(records, "Élèves"), 0x007D, 2).lie = 0xFFFF
-    records = xls.records(xls.serialise(records))
-    sst = first(records, xls.SST)
-    sst.data = sst.data[:4] + struct.pack("<I", 1) + sst.data[8:]
-    return records
+def truncated_reference(records: list[xls.Record]) -> None:
+    """The first formula made of one 3D #REF! reference (PtgRefErr3d) whose operand is cut
+    after 4 of its 6 bytes: the formula parser reads past the end of its tokens. (The
+    fuzzer got there by a COLINFO length that lied, which made the reader take a
+    formula's bytes for others.)"""
+    formula = first(records, xls.FORMULA)
+    rgce = b"\x3c" + bytes(4)
+    formula.data = formula.data[:20] + struct.pack("<H", len(rgce)) + rgce
 
 
 def huge_date(records: list[xls.Record]) -> None:
@@ -183,7 +183,7 @@ REPRODUCERS = {
     "traceback:PanicException@read.py:_read[calamine/xls.rs:1504]":
         ["fuzz-xls-ligne-trop-longue.xls"],
     "traceback:PanicException@read.py:_read[calamine/xls.rs:1553]":
-        ["fuzz-xls-textes-partages-faux.xls"],
+        ["fuzz-xls-formule-tronquee.xls"],
     "traceback:PanicException@read.py:_read[calamine/utils.rs:29]": ["fuzz-xls-tronque-567.xls"],
     "traceback:PanicException@read.py:_read[calamine/utils.rs:48]": ["ancien-format-panique.xls"],
     "traceback:PanicException@read.py:_read[calamine/cfb.rs:305]":
@@ -217,9 +217,8 @@ def cases(add, readable, uai: Iterator[str]) -> None:
          "(calamine panique : xls.rs:606)", xls_edit(fill_for(next(uai)), sheet_beyond_stream)),
         ("ligne-trop-longue", "le premier enregistrement ROW annonce un octet de trop "
          "(calamine panique : xls.rs:1504)", xls_edit(fill_for(next(uai)), row_too_long)),
-        ("textes-partages-faux", "une largeur de colonne d'Élèves annonce 65 535 octets, la "
-         "table des textes 1 texte (calamine panique : xls.rs:1553)",
-         xls_edit(fill_for(next(uai)), column_lie_then_shared_strings)),
+        ("formule-tronquee", "une formule faite d'une référence 3D #REF! coupée "
+         "(calamine panique : xls.rs:1553)", xls_edit(fill_for(next(uai)), truncated_reference)),
         ("date-hors-mesure", "Dépenses!B3, une date, vaut -1E+300 (calamine panique : chrono)",
          xls_edit(fill_for(next(uai)), huge_date)),
         ("tronque-567", "fichier .xls coupé à 567 octets (calamine panique : utils.rs:29)",

@@ -333,6 +333,29 @@ def formula_result(recs, rng) -> bool:
     return True
 
 
+PTGS_3D = [0x3A, 0x3B, 0x3C, 0x3D, 0x5A, 0x5B, 0x5C, 0x5D, 0x7A, 0x7B, 0x7C, 0x7D]
+PTGS = [*PTGS_3D, 0x01, 0x17, 0x18, 0x19, 0x1C, 0x1E, 0x1F, 0x21, 0x22, 0x23, 0x24, 0x25,
+        0x26, 0x29, 0x39, 0x41, 0x42, 0x44, 0x45, 0xFF]  # fmt: skip
+
+
+def formula_tokens(recs, rng) -> bool:
+    """A formula's tokens (rgce) cut or made of one token whose operand is cut short: a
+    3D reference, an area, a function call, a string, a memory token..."""
+    r = _pick(recs, rng, FORMULA)
+    if r is None or len(r.data) < 22:
+        return False
+    cce = struct.unpack("<H", r.data[20:22])[0]
+    if rng.random() < 0.5 and cce > 1:  # the real tokens, cut anywhere
+        rgce = r.data[22 : 22 + rng.randrange(1, cce)]
+    else:
+        rgce = bytes([rng.choice(PTGS)]) + bytes(
+            rng.randrange(256) for _ in range(rng.randrange(6))
+        )
+    cut = rng.random() < 0.3  # or the record itself cut after its tokens' length
+    r.data = r.data[:20] + struct.pack("<H", len(rgce) + (8 if cut else 0)) + rgce
+    return True
+
+
 def stream_bytes(recs, rng) -> bool:
     """A few bytes of one record's data flipped."""
     r = _pick(recs, rng, *CELLS, SST, BOUNDSHEET, XF, FORMAT, DIMENSIONS)
@@ -366,6 +389,7 @@ RECORD_OPS = {
     "continue": (continue_junk, 1),
     "label-length": (label_length, 1),
     "formula-result": (formula_result, 1),
+    "formula-tokens": (formula_tokens, 3),
     "stream-bytes": (stream_bytes, 2),
 }
 
