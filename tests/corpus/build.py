@@ -918,6 +918,11 @@ def cases() -> list[Case]:
     readable("mauvaise-extension.xls", "classeur .xlsx renommé en .xls", VALIDE, fill,
              from_template(fill))  # fmt: skip
 
+    # -- Found by the fuzzer (tests/fuzz): a reproducer per class, in tests/corpus/fuzzed.py.
+    from tests.corpus import fuzzed
+
+    fuzzed.cases(add, readable, uai)
+
     # -- The batch: a valid witness, the same UAI twice, our own outputs.
     fill = fill_for(next(uai))
     readable("reference-valide.xlsx", "classeur valide (témoin)", VALIDE, fill,
